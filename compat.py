@@ -25,6 +25,7 @@ Every patch checks first whether the real thing exists and then does nothing.
 import collections
 import collections.abc
 import configparser
+import importlib.util
 import os
 import subprocess
 import sys
@@ -64,13 +65,13 @@ def openblas_linkable():
 
 
 def _flag_names(flags):
-    """Names set in a THEANO_FLAGS string (``a=1,b.c=2`` -> {'a', 'b.c'})."""
-    return {item.split('=', 1)[0].strip()
+    """Names set in a THEANO_FLAGS string, lower case (``a=1,B.c=2`` -> {'a', 'b.c'})."""
+    return {item.split('=', 1)[0].strip().lower()
             for item in flags.split(',') if '=' in item}
 
 
 def _theanorc_flag_names(environ):
-    """Names set in the user's ``.theanorc`` files, as THEANO_FLAGS spells them."""
+    """Names set in the user's ``.theanorc`` files, lower case (Theano ignores case)."""
     paths = [os.path.expanduser(p) for p in
              environ.get('THEANORC', '~/.theanorc').split(os.pathsep)]
     parser = configparser.ConfigParser()
@@ -151,7 +152,8 @@ def configure_theano_flags(environ=None, openblas=None):
     user_flags = environ.get('THEANO_FLAGS', '')
     taken = _flag_names(user_flags) | _theanorc_flag_names(environ)
     defaults = theano_flag_defaults(openblas)
-    chosen = [(name, value) for name, value in defaults if name not in taken]
+    chosen = [(name, value) for name, value in defaults
+              if name.lower() not in taken]
     if dict(chosen).get('blas.ldflags') == '':
         warnings.warn(_FALLBACK_WARNING, RuntimeWarning, stacklevel=2)
     if (dict(chosen).get('openmp') == 'True'
@@ -169,9 +171,7 @@ def patch_pkg_resources_check():
     Fail with a clear message when ``pkg_resources`` is missing: Lasagne 0.1
     imports it for its version, and setuptools 82 removed it.
     """
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec('pkg_resources') is None:
         raise ImportError(
             "Lasagne 0.1 needs pkg_resources, which setuptools >= 82 no longer "
             "has: pip install 'setuptools==75.3.0' (see requirements.txt)")
