@@ -164,11 +164,7 @@ def _row_image_problem(text):
     for position, token in enumerate(tokens, 1):
         if token.isdigit() and int(token) <= 255:
             continue
-        try:
-            value = float(token)
-        except ValueError:
-            value = None
-        if value is not None and value == int(value) and np.isfinite(value):
+        if re.fullmatch(r'[+-]?\d+', token):
             return 'Image value %d is %s, outside 0..255' % (
                 position, token)
         return 'Image value %d is %s, not an integer 0..255' % (
