@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""run_experiment.py NET [options]: train one net of the study, write a run folder.
+
+Examples::
+
+    python run_experiment.py --list
+    python run_experiment.py net1 --data synthetic --epochs 20
+    python run_experiment.py net6 --epochs 3 --data data/
+    python run_experiment.py --resume runs/net6-20160401-090500
+
+Every error a user can cause prints ``error: <message>`` and exits 2.
+"""
+import argparse
+import os
+import sys
+
+import compat  # noqa: F401  (before theano/lasagne/nolearn)
+from errors import UserError
+
+DESCRIPTION = """\
+Train NET with the study's defaults (its NeuralNet declaration: Nesterov
+momentum, batches of 128, its schedule and flips; validation = the first 20%
+of the rows shuffled with seed 42) and write a run folder: manifest.json,
+weights.npz, history.csv, loss.png, valid_predictions.csv, metrics.json and
+checkpoint/. Ctrl-C stops training and still writes the folder (status
+interrupted); --resume continues it."""
+
+
+def parser():
+    """parser()
+
+    The command line's ``argparse.ArgumentParser``.
+    """
+    from data_prep.preprocess import PREPROCESS_METHODS
+    p = argparse.ArgumentParser(
+        prog='run_experiment.py', description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('net', nargs='?',
+                   help='the net to train (see --list), e.g. net1 or net6')
+    p.add_argument('--list', action='store_true',
+                   help='list every net with its parameter count and exit')
+    p.add_argument('--epochs', type=int, metavar='N',
+                   help="epochs to train (default: the study's for that net; "
+                        "schedules span N epochs)")
+    p.add_argument('--data', metavar='DIR|synthetic',
+                   help="folder holding Kaggle's training.csv or training.zip, "
+                        "a path to that file, or 'synthetic' for generated "
+                        "faces (default: $KFKD_DATA, else data/)")
+    p.add_argument('--preprocess', choices=PREPROCESS_METHODS, default='none',
+                   help='contrast preprocessing of the images (default none)')
+    p.add_argument('--labels', choices=('complete', 'all'), default='complete',
+                   help="rows to train on: 'complete' = rows with all 30 "
+                        "keypoints (the study's choice, the only one training "
+                        "supports)")
+    p.add_argument('--seed', type=int, default=42,
+                   help='seed of the initial weights, dropout and batch order '
+                        '(default 42; the train/validation split is always '
+                        "the study's)")
+    p.add_argument('--out', metavar='DIR',
+                   help='the run folder, exactly (default runs/<net>-<time>); '
+                        'an existing non-empty folder is refused')
+    p.add_argument('--resume', metavar='RUN_FOLDER',
+                   help="continue a run from its checkpoint (same net, data, "
+                        "seed, options); --epochs may raise the total")
+    p.add_argument('--checkpoint-every', type=int, default=10, metavar='N',
+                   help='write <run>/checkpoint/ every N epochs (default 10): '
+                        'a crash loses at most N epochs')
+    p.add_argument('--limit', type=int, metavar='N',
+                   help='use only the first N (shuffled) rows, for quick trials')
+    p.add_argument('--batch-size', type=int, metavar='N',
+                   help="rows per batch (default: the net's, 128)")
+    p.add_argument('--compare-log', metavar='CSV',
+                   help="a history CSV (e.g. ../shared/data/w207_logs/"
+                        "w207final_net1.csv) drawn dashed in loss.png")
+    return p
+
+
+def main(argv=None):
+    """main(argv=None)
+
+    Run the command line; returns the exit status (0, 2 for a user error,
+    130 for Ctrl-C outside training).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    command = ['run_experiment.py'] + argv
+    try:
+        from training import run as runner
+        if args.list:
+            for name, count in runner.list_nets():
+                print('%-12s %14s parameters' % (name, format(count, ',')))
+            return 0
+        if args.resume:
+            if args.net:
+                raise UserError('--resume takes the net from the run folder; '
+                                'leave out NET (%s)' % args.net)
+            folder = runner.resume(args.resume, epochs=args.epochs,
+                                   compare_log=args.compare_log,
+                                   command=command, data=args.data)
+        else:
+            if not args.net:
+                raise UserError('name a net to train (see --list), or pass '
+                                '--resume RUN_FOLDER')
+            folder = runner.run(
+                args.net, epochs=args.epochs, data=args.data,
+                preprocess=args.preprocess, labels=args.labels, seed=args.seed,
+                out=args.out, checkpoint_every=args.checkpoint_every,
+                limit=args.limit, batch_size=args.batch_size,
+                compare_log=args.compare_log, command=command)
+    except UserError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    manifest = runner.read_manifest(folder)
+    print('%s: %s after %d epochs -> %s' % (manifest['net'], manifest['status'],
+                                            manifest['epochs_run'], folder))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
