@@ -1,0 +1,116 @@
+"""The study's nets, by name.
+
+Each module holds one net of the slides as a visible nolearn ``NeuralNet``
+declaration in ``build(max_epochs=<the study's epochs>, **overrides)``;
+:mod:`nets.variants` holds Net6's hidden-layer variants.
+
+>>> list(NETS)[:3]
+['net1', 'net2', 'net3']
+>>> default_epochs('Net6RHL'), default_epochs('cnet_nplfxl')
+(2000, 1000)
+>>> build_net('net0')
+Traceback (most recent call last):
+...
+errors.UserError: unknown net 'net0'; choose one of: net1, net2, ...
+"""
+import collections
+import inspect
+
+import compat  # noqa: F401  (before lasagne/nolearn/theano)
+
+from errors import UserError
+from nets import (cnet_nplfxl, convnet_stack,
+                  convnet_stack_increase_filter_size, net1, net2, net3, net4,
+                  net5, net6, net6_1hl, net6lp, net6np, net6nplf, net6rhl,
+                  net6rp, net6rpxl, variants)
+
+#: Net name -> build function, in the order of the slides.
+NETS = collections.OrderedDict([
+    ('net1', net1.build),
+    ('net2', net2.build),
+    ('net3', net3.build),
+    ('net4', net4.build),
+    ('net5', net5.build),
+    ('net6', net6.build),
+    ('net6_h300', variants.net6_h300),
+    ('net6_h1000', variants.net6_h1000),
+    ('net6_1hl', net6_1hl.build),
+    ('net6_sigmoid', variants.net6_sigmoid),
+    ('net6_tanh', variants.net6_tanh),
+    ('convnet_stack', convnet_stack.build),
+    ('convnet_stack_increase_filter_size',
+     convnet_stack_increase_filter_size.build),
+    ('net6lp', net6lp.build),
+    ('net6np', net6np.build),
+    ('net6nplf', net6nplf.build),
+    ('net6rhl', net6rhl.build),
+    ('net6rp', net6rp.build),
+    ('net6rpxl', net6rpxl.build),
+    ('cnet_nplfxl', cnet_nplfxl.build),
+])
+
+
+def net_builder(name):
+    """net_builder(name)
+
+    The build function of the net called `name` (any letter case).
+
+    Raises
+    ------
+    errors.UserError
+        When no net has that name; the message lists the names.
+    """
+    key = str(name).lower()
+    if key not in NETS:
+        raise UserError('unknown net %r; choose one of: %s'
+                        % (str(name), ', '.join(NETS)))
+    return NETS[key]
+
+
+def build_net(name, **overrides):
+    """build_net(name, **overrides)
+
+    The net called `name` (any letter case) as an uninitialized nolearn
+    ``NeuralNet``; `overrides` (``max_epochs`` or any ``NeuralNet``
+    keyword) replace the slide's values.
+    """
+    return net_builder(name)(**overrides)
+
+
+def default_epochs(name):
+    """default_epochs(name)
+
+    The epochs the study trained the net called `name` for.
+    """
+    return inspect.signature(net_builder(name)).parameters[
+        'max_epochs'].default
+
+
+def _layers(net):
+    if getattr(net, 'layers_', None) is None or not net.layers_:
+        net.initialize_layers()  # builds the layers; compiles nothing
+    return net.layers_
+
+
+def count_params(net):
+    """count_params(net)
+
+    The number of learnable (trainable) parameter values of `net`, as
+    nolearn's layer summary prints it ("Neural Network with N learnable
+    parameters"). Creates the layers when ``net`` has none yet, without
+    compiling anything.
+    """
+    _layers(net)
+    return int(sum(p.get_value(borrow=True).size
+                   for p in net.get_all_params(trainable=True)))
+
+
+def layer_shapes(net):
+    """layer_shapes(net)
+
+    Layer name -> output shape (batch axis None), in order. Creates the
+    layers when ``net`` has none yet, without compiling anything.
+    """
+    return collections.OrderedDict(
+        (name, tuple(layer.output_shape))
+        for name, layer in _layers(net).items())
