@@ -1,0 +1,179 @@
+"""python -m experiments {list, show TABLE, run TABLE, report}: the slides' tables.
+
+Examples::
+
+    python -m experiments list
+    python -m experiments show dropout
+    python -m experiments run preprocessing --data data/ --epochs-scale 0.3
+    python -m experiments run conv_nets --epochs-scale 0.02 --jobs 2
+    python -m experiments report
+
+Every error a user can cause prints ``error: <message>`` and exits 2.
+"""
+import argparse
+import os
+import sys
+
+from errors import UserError
+
+DESCRIPTION = """\
+Re-run the study's tables (slides: "Detecting Facial Keypoints using Conv
+Nets"). Each row trains with training.run into results/<table>/<row>/;
+table.md and table.csv put the slides' numbers beside ours; curves.png draws
+every row's validation loss. Finished rows are never run again; an
+interrupted table resumes where it stopped."""
+
+
+def parser():
+    """parser()
+
+    The command line's ``argparse.ArgumentParser``.
+    """
+    p = argparse.ArgumentParser(
+        prog='python -m experiments', description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+
+    listing = sub.add_parser('list', help='the tables, and how far each has run')
+    listing.add_argument('--out', default='results', metavar='DIR',
+                         help='results folder (default results)')
+
+    show = sub.add_parser('show', help="a table's rows and the slides' numbers")
+    show.add_argument('table')
+
+    def run_options(q):
+        q.add_argument('--epochs-scale', type=float, default=1.0, metavar='F',
+                       help="train F x the slides' epochs (default 1: the "
+                            "slides' own), e.g. 0.02 to fit a CPU")
+        q.add_argument('--data', metavar='DIR|FILE|synthetic',
+                       help="folder with Kaggle's training.csv/.zip, that "
+                            "file, or 'synthetic' (default $KFKD_DATA, else "
+                            "data/)")
+        q.add_argument('--limit', type=int, metavar='N',
+                       help='use only the first N shuffled rows of the data')
+        q.add_argument('--seed', type=int, default=42,
+                       help='seed of weights, dropout and batch order '
+                            '(default 42)')
+        q.add_argument('--out', default='results', metavar='DIR',
+                       help='results folder (default results)')
+
+    run = sub.add_parser('run', help='train every unfinished row of a table')
+    run.add_argument('table')
+    run_options(run)
+    run.add_argument('--jobs', type=int, default=1, metavar='N',
+                     help='rows trained at once, each in its own process '
+                          '(default 1)')
+    run.add_argument('--rows', metavar='ROW[,ROW...]',
+                     help='only these rows (default all; see show TABLE)')
+
+    row = sub.add_parser('run-row', help=argparse.SUPPRESS)
+    row.add_argument('table')
+    row.add_argument('row')
+    run_options(row)
+
+    report = sub.add_parser('report', help='gather every finished table into '
+                                           'results/REPORT.md')
+    report.add_argument('--out', default='results', metavar='DIR',
+                        help='results folder (default results)')
+    return p
+
+
+def list_tables(results_dir):
+    """list_tables(results_dir)
+
+    Lines: each table's name, rows finished / rows, title.
+    """
+    from experiments.runner import FINISHED_STATUSES, row_status, table_dir
+    from experiments.tables import TABLES
+    lines = []
+    for name, table in TABLES.items():
+        folder = table_dir(results_dir, name)
+        done = sum(1 for row in table.rows
+                   if row_status(os.path.join(folder, row))
+                   in FINISHED_STATUSES)
+        lines.append('%-18s %2d/%-2d rows run  %s'
+                     % (name, done, len(table.rows), table.title))
+    return lines
+
+
+def show_table(name):
+    """show_table(name)
+
+    Lines: the table's title, what it varies, and per row the net, its
+    overrides and data, the slides' epochs and numbers.
+    """
+    from experiments.slides import read_slide_numbers
+    from experiments.tables import get_table
+    table = get_table(name)
+    slides = read_slide_numbers().get(name, {})
+    lines = ['%s: %s' % (name, table.title), table.about, '',
+             '%-17s %-13s %-8s %-12s %-9s %-9s %s'
+             % ('row', 'net', 'epochs', 'preprocess', 'train', 'val',
+                'overrides / augmentation')]
+    for row_name, row in table.rows.items():
+        slide = slides.get(row_name)
+        changes = ', '.join('%s=%s' % item for item in
+                            sorted(row.overrides.items()))
+        if row.augment:
+            changes = ', '.join(filter(None, [changes, 'DCT %s window %d'
+                                              % row.augment]))
+
+        def cell(value):
+            if value is not None:
+                return '%g' % value
+            return slide.verdict if slide is not None and slide.verdict else '-'
+        lines.append('%-17s %-13s %-8s %-12s %-9s %-9s %s' % (
+            row_name, row.net,
+            slide.epochs if slide is not None and slide.epochs else 'net\'s',
+            row.preprocess, cell(slide.train_loss if slide else None),
+            cell(slide.val_loss if slide else None), changes or '-'))
+    notes = [(r, s.note) for r, s in slides.items() if s.note]
+    if notes:
+        lines += ['', 'Notes:'] + ['  %s: %s' % note for note in notes]
+    return lines
+
+
+def main(argv=None):
+    """main(argv=None)
+
+    Run the command line; returns the exit status (0; 2 for a user error).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    try:
+        if args.command == 'list':
+            print('\n'.join(list_tables(args.out)))
+        elif args.command == 'show':
+            print('\n'.join(show_table(args.table)))
+        elif args.command == 'run':
+            from experiments.runner import run_table
+            rows = args.rows.split(',') if args.rows else None
+            statuses = run_table(args.table, args.out, args.epochs_scale,
+                                 args.jobs, args.data, args.limit, args.seed,
+                                 rows)
+            print('%s: %s -> %s' % (
+                args.table, ', '.join('%s %s' % item
+                                      for item in sorted(statuses.items())),
+                os.path.join(args.out, args.table, 'table.md')))
+            if any(s not in ('completed', 'stopped-nonfinite', 'stopped-early')
+                   for s in statuses.values()):
+                return 1
+        elif args.command == 'run-row':
+            from experiments.runner import run_row
+            status = run_row(args.table, args.row, args.out,
+                             args.epochs_scale, args.data, args.limit,
+                             args.seed)
+            return 0 if status != 'interrupted' else 1
+        elif args.command == 'report':
+            from experiments.report import write_report
+            path, tables = write_report(args.out)
+            print('%s: %s' % (path, ', '.join(tables) or 'no finished table'))
+    except UserError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

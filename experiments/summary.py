@@ -1,0 +1,277 @@
+"""A table's results beside the slides': ``table.csv``, ``table.md``, pictures.
+
+:func:`write_table` reads every row's run folder under
+``results/<table>/`` (``manifest.json``, ``metrics.json``, ``history.csv``,
+``weights.npz``, ``valid_predictions.csv``) and writes:
+
+* ``table.csv`` and ``table.md``: per row the slides' train and validation
+  loss (or their words, where they print none), ours, our validation RMSE
+  in pixels, seconds per epoch (theirs on a GPU, ours here), epochs run and
+  the data set; ``table.md`` says above the table which epoch scale and
+  which data produced it;
+* ``curves.png``: every row's validation curve, log scale, the study's
+  dashed beside ours where its log is at hand;
+* ``first_layer.png``: the first layer's weights of the best row (conv1 for
+  the conv nets, the hidden units as 96x96 images for net1);
+* ``faces.png``: validation faces of the best row with true and predicted
+  keypoints.
+"""
+import csv
+import datetime
+import json
+import os
+
+import numpy as np
+
+from experiments.runner import (FINISHED_STATUSES, SETTINGS_FILE,
+                                read_manifest, row_status, study_log_path,
+                                table_dir)
+from experiments.slides import read_slide_numbers
+from experiments.tables import get_table
+
+COLUMNS = ('row', 'label', 'slide train loss', 'slide val loss',
+           'our train loss', 'our val loss', 'our val RMSE px',
+           'slide s/epoch', 's/epoch', 'epochs run', 'data set')
+FACES = 16
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _read_history(folder):
+    from training.run import read_history_csv
+    path = os.path.join(folder, 'history.csv')
+    if not os.path.isfile(path):
+        return []
+    try:
+        return read_history_csv(path)
+    except Exception:  # a half-written file of a running row: no curve yet
+        return []
+
+
+def _loss(value):
+    return '' if value is None else '%.5f' % value
+
+
+def data_description(data):
+    """data_description(data)
+
+    One line for the ``data`` block of a manifest.
+
+    >>> data_description({'path': 'synthetic', 'n_train': 48, 'n_valid': 12,
+    ...                   'limit': 60, 'sha256': 'ab' * 32})
+    'synthetic, 48 train / 12 valid (limit 60)'
+    """
+    if not data:
+        return ''
+    path = data.get('path', '')
+    name = path if path == 'synthetic' else '%s (sha256 %s)' % (
+        os.path.basename(path), (data.get('sha256') or '')[:10])
+    text = '%s, %s train / %s valid' % (name, data.get('n_train'),
+                                        data.get('n_valid'))
+    if data.get('limit') is not None:
+        text += ' (limit %s)' % data['limit']
+    return text
+
+
+def row_results(table_name, results_dir):
+    """row_results(table_name, results_dir)
+
+    One dict per row of the table, in its order: the slides' cells and ours
+    (None where the row has not run), plus ``history``, ``study`` (the
+    study's curve or None), ``folder``, ``status``, ``manifest``.
+    """
+    from training.run import read_history_csv
+    table = get_table(table_name)
+    slides = read_slide_numbers().get(table_name, {})
+    results = []
+    for name, row in table.rows.items():
+        slide = slides.get(name)
+        folder = os.path.join(table_dir(results_dir, table_name), name)
+        status = row_status(folder)
+        manifest = read_manifest(folder) or {}
+        metrics = _read_json(os.path.join(folder, 'metrics.json')) or {}
+        history = _read_history(folder)
+        durations = [r['dur_s'] for r in history]
+        study_path = study_log_path(row)
+        words = slide.verdict if slide is not None else ''
+        finished = status in FINISHED_STATUSES
+        epochs = str(len(history)) if history else ''
+        if history and status != 'completed':
+            epochs += ' (%s)' % status
+        results.append({
+            'row': name,
+            'label': slide.label if slide is not None else name,
+            'slide train loss': (_loss(slide.train_loss) if slide is not None
+                                 and slide.train_loss is not None else words),
+            'slide val loss': (_loss(slide.val_loss) if slide is not None
+                               and slide.val_loss is not None else words),
+            'our train loss': _loss(history[-1]['train_loss']) if history else '',
+            'our val loss': _loss(history[-1]['valid_loss']) if history else '',
+            'our val RMSE px': ('%.2f' % metrics['valid_rmse_px']
+                                if finished and 'valid_rmse_px' in metrics
+                                else ''),
+            'slide s/epoch': ('%g' % slide.duration_s if slide is not None
+                              and slide.duration_s is not None else ''),
+            's/epoch': '%.3f' % np.median(durations) if durations else '',
+            'epochs run': epochs or ('not run' if status == 'absent'
+                                     else status),
+            'data set': data_description(manifest.get('data')),
+            'note': slide.note if slide is not None else '',
+            'history': history, 'folder': folder, 'status': status,
+            'manifest': manifest,
+            'valid_loss': history[-1]['valid_loss'] if finished and history
+            else None,
+            'study': read_history_csv(study_path) if study_path else None,
+            'seconds': sum(durations),
+        })
+    return results
+
+
+def best_row(results):
+    """best_row(results)
+
+    The finished row with the lowest final validation loss, or None.
+    """
+    done = [r for r in results if r['valid_loss'] is not None
+            and np.isfinite(r['valid_loss'])]
+    return min(done, key=lambda r: r['valid_loss']) if done else None
+
+
+def _markdown_table(results):
+    lines = ['| ' + ' | '.join(COLUMNS[1:]) + ' |',
+             '|' + '---|' * (len(COLUMNS) - 1)]
+    for r in results:
+        lines.append('| ' + ' | '.join(str(r[c]).replace('|', '/')
+                                       for c in COLUMNS[1:]) + ' |')
+    return lines
+
+
+def _settings_line(settings, results):
+    if not settings:
+        return 'Not run yet.'
+    scale = settings.get('epochs_scale')
+    data = settings.get('data')
+    line = ('**This run: epoch scale %g** (each row trained %g x the slides\' '
+            'epochs; the slides\' numbers are at their full epochs), '
+            '**data: %s**%s, seed %s.'
+            % (scale, scale, data,
+               '' if settings.get('limit') is None
+               else ' (first %s shuffled rows only)' % settings['limit'],
+               settings.get('seed')))
+    seconds = sum(r['seconds'] for r in results)
+    done = sum(1 for r in results if r['status'] in FINISHED_STATUSES)
+    line += (' %d of %d rows finished; their epochs took %.1f min of '
+             'training in all.' % (done, len(results), seconds / 60.0))
+    return line
+
+
+def _pictures(table_name, results, folder):
+    """first_layer.png and faces.png of the best row; returns their names."""
+    from experiments.pictures import plot_first_layer
+    best = best_row(results)
+    if best is None:
+        return []
+    written = []
+    weights_path = os.path.join(best['folder'], 'weights.npz')
+    if os.path.isfile(weights_path):
+        with np.load(weights_path, allow_pickle=False) as npz:
+            key = next((k for k in ('conv1.W', 'hidden.W') if k in npz.files),
+                       None)
+            W = npz[key] if key else None
+        if W is not None:
+            what = 'conv1' if key == 'conv1.W' else 'hidden layer'
+            plot_first_layer(W, os.path.join(folder, 'first_layer.png'),
+                             '%s: %s weights of the best row (%s)'
+                             % (table_name, what, best['row']))
+            written.append(('first_layer.png', 'Weights of %s of row %s'
+                            % (what, best['row'])))
+    faces = _validation_faces(best)
+    if faces is not None:
+        from evaluation.pictures import face_grid
+        images, y_true, y_pred = faces
+        face_grid(images, y_true, y_pred, os.path.join(folder, 'faces.png'),
+                  suptitle='%s, row %s: validation faces (o true, x predicted)'
+                  % (table_name, best['row']))
+        written.append(('faces.png', 'Validation faces of row %s, true (o) '
+                        'and predicted (x) keypoints' % best['row']))
+    return written
+
+
+def _validation_faces(result, n=FACES):
+    """Images, true and predicted keypoints (px) of the first n validation rows."""
+    from data_prep.keypoints import KEYPOINT_COLUMNS
+    from training.run import load_training_data
+    path = os.path.join(result['folder'], 'valid_predictions.csv')
+    manifest = result['manifest']
+    if not os.path.isfile(path) or 'data' not in manifest:
+        return None
+    with open(path, newline='') as f:
+        rows = list(csv.DictReader(f))[:n]
+    if not rows:
+        return None
+    try:
+        _, X, _ = load_training_data(manifest['data']['path'],
+                                     manifest.get('preprocess', 'none'),
+                                     'complete', manifest['data'].get('limit'))
+    except Exception:  # the data moved away: no faces, the table still stands
+        return None
+    index = [int(r['row']) for r in rows]
+    y_true = np.array([[float(r[c]) for c in KEYPOINT_COLUMNS] for r in rows])
+    y_pred = np.array([[float(r[c + '_pred']) for c in KEYPOINT_COLUMNS]
+                       for r in rows])
+    return X[index].reshape((-1, 96, 96)), y_true, y_pred
+
+
+def write_table(table_name, results_dir):
+    """write_table(table_name, results_dir)
+
+    Write ``table.csv``, ``table.md``, ``curves.png`` and the best row's
+    pictures into ``<results_dir>/<table>/`` from whatever rows have run.
+
+    Returns
+    -------
+    str
+        The path of ``table.md``.
+    """
+    from experiments.pictures import plot_valid_curves
+    table = get_table(table_name)
+    folder = table_dir(results_dir, table_name)
+    os.makedirs(folder, exist_ok=True)
+    results = row_results(table_name, results_dir)
+    settings = _read_json(os.path.join(folder, SETTINGS_FILE))
+
+    with open(os.path.join(folder, 'table.csv'), 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for r in results:
+            writer.writerow([r[c] for c in COLUMNS])
+
+    plot_valid_curves([(r['label'], r['history'], r['study'])
+                       for r in results], os.path.join(folder, 'curves.png'),
+                      '%s: validation loss per epoch' % table.title)
+    pictures = [('curves.png', 'Validation loss of every row (log scale); '
+                 'dashed: the study\'s own log of that row')]
+    pictures += _pictures(table_name, results, folder)
+
+    lines = ['# %s (`%s`)' % (table.title, table_name), '',
+             table.about, '', _settings_line(settings, results), '']
+    lines += _markdown_table(results)
+    notes = [(r['label'], r['note']) for r in results if r['note']]
+    if notes:
+        lines += ['', 'Notes on the slides\' numbers:', '']
+        lines += ['- %s: %s' % (label, note) for label, note in notes]
+    lines += ['']
+    for name, caption in pictures:
+        lines += ['![%s](%s)' % (caption, name), '', '*%s*' % caption, '']
+    lines += ['Written %s.' % datetime.datetime.now().strftime(
+        '%Y-%m-%d %H:%M')]
+    path = os.path.join(folder, 'table.md')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
