@@ -87,8 +87,10 @@ def main(argv=None):
     try:
         from training import run as runner
         if args.list:
-            for name, count in runner.list_nets():
-                print('%-12s %14s parameters' % (name, format(count, ',')))
+            nets = runner.list_nets()
+            width = max(len(name) for name, _ in nets)
+            for name, count in nets:
+                print('%-*s %13s parameters' % (width, name, format(count, ',')))
             return 0
         if args.resume:
             if args.net:

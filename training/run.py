@@ -31,7 +31,7 @@ import numpy as np
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
 from errors import UserError
 from training import seeding
-from training.checkpoint import (Checkpoint, find_checkpoint,
+from training.checkpoint import (Checkpoint, find_checkpoint, read_history,
                                  restore_checkpoint, write_checkpoint)
 from training.plots import plot_loss
 from training.weights import save_weights
@@ -174,6 +174,21 @@ def check_new_run_folder(folder):
 
 # --------------------------------------------------------------------- data
 
+def check_data_options(labels='complete', limit=None):
+    """check_data_options(labels='complete', limit=None)
+
+    Refuse ``labels='all'`` (training uses complete rows, as the study did)
+    and a `limit` too small to split.
+    """
+    if labels != 'complete':
+        raise UserError("--labels %s: training uses the rows that have all 30 "
+                        "keypoints, as the study did; use --labels complete"
+                        % labels)
+    if limit is not None and int(limit) < MIN_ROWS:
+        raise UserError('--limit %s: need at least %d rows to hold out 20%% '
+                        'for validation' % (limit, MIN_ROWS))
+
+
 def load_training_data(data, preprocess='none', labels='complete',
                        limit=None):
     """load_training_data(data, preprocess='none', labels='complete', limit=None)
@@ -189,13 +204,7 @@ def load_training_data(data, preprocess='none', labels='complete',
         float32 ``(n, 1, 96, 96)`` in [0, 1] and ``(n, 30)`` scaled targets.
     """
     from data_prep.dataset import load_dataset
-    if labels != 'complete':
-        raise UserError("--labels %s: training uses the rows that have all 30 "
-                        "keypoints, as the study did; use --labels complete"
-                        % labels)
-    if limit is not None and int(limit) < MIN_ROWS:
-        raise UserError('--limit %s: need at least %d rows to hold out 20%% '
-                        'for validation' % (limit, MIN_ROWS))
+    check_data_options(labels, limit)
     kwargs = {}
     if data == 'synthetic' and limit is not None:
         kwargs['n_synthetic'] = int(limit)  # generate no more than we use
@@ -497,6 +506,7 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     if int(checkpoint_every) < 1:
         raise UserError('--checkpoint-every must be at least 1, not %s'
                         % checkpoint_every)
+    check_data_options(labels, limit)
     net = build(net_name, seed, epochs, batch_size, net_overrides)
     dataset, X, y = load_training_data(data, preprocess, labels, limit)
     folder = out or default_run_folder(net_name.lower(), runs_dir)
@@ -579,6 +589,10 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
         raise UserError('%s has no checkpoint to resume from (none was written '
                         'before it stopped)' % folder)
     target = int(epochs) if epochs is not None else manifest['epochs_requested']
+    done = len(read_history(checkpoint))
+    if done >= target:
+        raise UserError('%s already has %d epochs (asked for %d); pass a larger '
+                        '--epochs to train on' % (folder, done, target))
     net = build(manifest['net'], manifest['seed'], target,
                 manifest['batch_size'], manifest.get('net_overrides'))
     data_info = manifest['data']
@@ -591,9 +605,6 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
                                                data_info['sha256'][:12]))
     net.initialize()
     done = restore_checkpoint(net, checkpoint, manifest['net'])
-    if done >= target:
-        raise UserError('%s already has %d epochs (asked for %d); pass a larger '
-                        '--epochs to train on' % (folder, done, target))
     X = shape_for(net, X)
     print('resuming %s at epoch %d of %d' % (folder, done + 1, target))
     manifest.update(epochs_requested=target,

@@ -31,12 +31,8 @@ def param_arrays(net):
         Copies of the parameter values, in layer order, every parameter of
         every layer (trainable or not), as ``net.get_all_params_values()``.
     """
-    arrays = OrderedDict()
-    for layer_name, layer in net.layers_.items():
-        for index, param in enumerate(layer.get_params()):
-            param_name = param.name or 'param%d' % index
-            arrays['%s.%s' % (layer_name, param_name)] = param.get_value()
-    return arrays
+    return OrderedDict((name, param.get_value())
+                       for name, param in _net_params(net).items())
 
 
 def _net_params(net):
@@ -45,7 +41,11 @@ def _net_params(net):
     for layer_name, layer in net.layers_.items():
         for index, param in enumerate(layer.get_params()):
             param_name = param.name or 'param%d' % index
-            params['%s.%s' % (layer_name, param_name)] = param
+            # Lasagne names a named layer's params '<layer>.W' already.
+            prefix = '%s.' % layer_name
+            if param_name.startswith(prefix):
+                param_name = param_name[len(prefix):]
+            params[prefix + param_name] = param
     return params
 
 
