@@ -3,6 +3,7 @@
 The 100M-parameter nets allocate about 440 MB each while their layers are
 built (nothing is compiled here); each is freed before the next.
 """
+import compat  # noqa: F401  (before theano/lasagne/nolearn)
 import gc
 
 import pytest

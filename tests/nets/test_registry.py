@@ -1,4 +1,5 @@
 """The registry (nets/__init__.py) and the study's training settings per net."""
+import compat  # noqa: F401  (before theano/lasagne/nolearn)
 import numpy as np
 import pytest
 from lasagne.nonlinearities import rectify, sigmoid, tanh

@@ -4,6 +4,7 @@ Only net1, net2 and net6 compile in the fast suite (a conv net compiles in
 18-47 s with a cold Theano cache); the rest are marked slow, the nets above
 50M parameters among them.
 """
+import compat  # noqa: F401  (before theano/lasagne/nolearn)
 import gc
 
 import numpy as np
