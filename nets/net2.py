@@ -77,6 +77,7 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
 
         regression=True,
         batch_iterator_train=BatchIterator(batch_size=128),
+        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
         on_epoch_finished=[StopOnNonFinite()],
         max_epochs=max_epochs,
         verbose=1,

@@ -14,7 +14,7 @@ rate 0.01 and momentum 0.9. 8,051,502 learnable parameters. The study ran
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
 from lasagne import layers
 from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import NeuralNet
+from nolearn.lasagne import BatchIterator, NeuralNet
 
 from training.batch_iterators import FlipBatchIterator
 from training.handlers import StopOnNonFinite
@@ -64,6 +64,7 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
 
         regression=True,
         batch_iterator_train=FlipBatchIterator(batch_size=128),
+        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
         on_epoch_finished=[StopOnNonFinite()],
         max_epochs=max_epochs,
         verbose=1,

@@ -65,6 +65,7 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
 
         regression=True,
         batch_iterator_train=BatchIterator(batch_size=128),
+        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
         on_epoch_finished=[
             StopOnNonFinite(),
             LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),

@@ -29,7 +29,7 @@ import numpy as np
 import theano
 from lasagne import layers
 from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import NeuralNet
+from nolearn.lasagne import BatchIterator, NeuralNet
 
 from training.batch_iterators import FlipBatchIterator
 from training.handlers import LinearSchedule, StopOnNonFinite
@@ -85,6 +85,7 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
 
         regression=True,
         batch_iterator_train=FlipBatchIterator(batch_size=128),
+        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
         on_epoch_finished=[
             StopOnNonFinite(),
             LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),

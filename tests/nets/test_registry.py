@@ -51,6 +51,8 @@ def test_study_training_settings(name):
     assert net.train_split.eval_size == 0.2
     assert net.batch_iterator_train.batch_size == 128
     assert net.batch_iterator_train.shuffle is False
+    assert type(net.batch_iterator_test) is BatchIterator
+    assert net.batch_iterator_test.batch_size == 128
     assert net.input_shape == ((None, 9216) if name == 'net1'
                                else (None, 1, 96, 96))
     handlers = [type(h) for h in net.on_epoch_finished]
@@ -76,6 +78,8 @@ def test_each_build_has_its_own_shared_variables_and_iterator():
     a, b = nets.build_net('net6'), nets.build_net('net6')
     assert a.update_learning_rate is not b.update_learning_rate
     assert a.batch_iterator_train is not b.batch_iterator_train
+    # not nolearn's one default instance, shared by every NeuralNet
+    assert a.batch_iterator_test is not b.batch_iterator_test
     assert a.on_epoch_finished[0] is not b.on_epoch_finished[0]
 
 
