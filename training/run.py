@@ -564,6 +564,19 @@ def read_manifest(folder):
         raise UserError('%s is not readable JSON (%s)' % (path, e))
 
 
+def _tuples(value):
+    """JSON's lists back to the tuples a net declaration used.
+
+    >>> _tuples({'conv1_filter_size': [3, 3], 'hidden4_num_units': 8})
+    {'conv1_filter_size': (3, 3), 'hidden4_num_units': 8}
+    """
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
 def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     """resume(folder, epochs=None, compare_log=None, command=None, data=None)
 
@@ -594,7 +607,8 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
         raise UserError('%s already has %d epochs (asked for %d); pass a larger '
                         '--epochs to train on' % (folder, done, target))
     net = build(manifest['net'], manifest['seed'], target,
-                manifest['batch_size'], manifest.get('net_overrides'))
+                manifest['batch_size'],
+                _tuples(manifest.get('net_overrides') or {}))
     data_info = manifest['data']
     source = data or data_info['path']
     dataset, X, y = load_training_data(source, manifest['preprocess'],
