@@ -9,7 +9,7 @@ import numpy as np
 from nolearn.lasagne import BatchIterator
 
 from data_prep.augment import flip
-from data_prep.keypoints import FLIP_PAIRS
+from data_prep.keypoints import FLIP_PAIRS, SIDE
 
 
 class FlipBatchIterator(BatchIterator):
@@ -19,7 +19,8 @@ class FlipBatchIterator(BatchIterator):
 
     For each batch of ``n`` it picks ``n // 2`` rows without replacement
     and flips them with :func:`data_prep.augment.flip`: the images are
-    reversed along their last axis and the keypoints follow (x negated in
+    reversed left-right (flat rows of 9216 as 96x96 images) and the
+    keypoints follow (x negated in
     the study's `mode`, left/right pairs of :data:`FLIP_PAIRS` swapped).
     The batch is copied first: nolearn hands out views of the training set,
     which must stay as it was. Batches are not reshuffled (nolearn's
@@ -67,8 +68,10 @@ class FlipBatchIterator(BatchIterator):
         n = len(Xb)
         indices = self.random.choice(n, n // 2, replace=False)
         Xb = np.array(Xb, copy=True)
-        Xb[indices], y_flipped = flip(
-            Xb[indices], None if yb is None else yb[indices],
+        # flat rows (Net1's (n, 9216)) are mirrored as the 96x96 images they are
+        images = Xb.reshape((n, -1, SIDE, SIDE)) if Xb.ndim == 2 else Xb
+        images[indices], y_flipped = flip(
+            images[indices], None if yb is None else yb[indices],
             mode=self.mode, pairs=FLIP_PAIRS)
         if yb is not None:
             yb = np.array(yb, copy=True)

@@ -105,6 +105,15 @@ def test_images_without_keypoints_are_flipped_too():
     assert len(flipped_rows(X, Xb)) == 3
 
 
+def test_flat_rows_are_mirrored_as_images():
+    X, y = data(6)
+    flat = X.reshape(6, 9216)
+    [(Xb, yb)] = batches(FlipBatchIterator(6, seed=0), flat, y)
+    rows = flipped_rows(X, Xb.reshape(6, 1, 96, 96))
+    assert len(rows) == 3
+    np.testing.assert_array_equal(yb[rows], flip(X[rows], y[rows])[1])
+
+
 def test_pickles_with_its_random_state():
     X, y = data(16)
     iterator = FlipBatchIterator(16, seed=2)
