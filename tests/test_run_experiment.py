@@ -1,0 +1,125 @@
+"""run_experiment.py: the command line of training.run."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import run_experiment
+from tests.conftest import REPO, shared_path
+
+
+def main(argv, capsys):
+    code = run_experiment.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_end_to_end_in_a_subprocess(tmp_path):
+    out = str(tmp_path / 'run')
+    proc = subprocess.run(
+        [sys.executable, 'run_experiment.py', 'net1', '--epochs', '2',
+         '--data', 'synthetic', '--limit', '100', '--out', out,
+         '--checkpoint-every', '1', '--batch-size', '32'],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    # nolearn's own layer table and per-epoch log.
+    assert '# Neural Network with 924730 learnable parameters' in proc.stdout
+    assert 'epoch    trn loss    val loss    trn/val  dur' in proc.stdout
+    assert proc.stdout.rstrip().endswith('net1: completed after 2 epochs -> %s'
+                                         % out)
+    for name in ('weights.npz', 'history.csv', 'loss.png', 'metrics.json',
+                 'valid_predictions.csv', 'manifest.json', 'checkpoint'):
+        assert os.path.exists(os.path.join(out, name)), name
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert manifest['command'][1:] == ['net1', '--epochs', '2', '--data',
+                                       'synthetic', '--limit', '100', '--out',
+                                       out, '--checkpoint-every', '1',
+                                       '--batch-size', '32']
+    assert manifest['batch_size'] == 32 and manifest['data']['rows_used'] == 100
+
+
+def test_unknown_net_is_one_line_listing_the_nets(capsys):
+    code, out, err = main(['net9', '--data', 'synthetic'], capsys)
+    assert code == 2
+    assert err.count('\n') == 1
+    assert err.startswith("error: unknown net 'net9'") and 'net6' in err
+
+
+def test_missing_kaggle_files_say_how_to_get_them(tmp_path, capsys):
+    code, out, err = main(['net1', '--data', str(tmp_path),
+                           '--out', str(tmp_path / 'run')], capsys)
+    assert code == 2
+    assert err.startswith('error: ') and err.count('\n') == 1
+    assert 'training.csv' in err and '--data synthetic' in err
+    assert not os.path.exists(str(tmp_path / 'run'))
+
+
+def test_existing_out_folder_is_refused_and_left_alone(tmp_path, capsys):
+    earlier = tmp_path / 'earlier'
+    earlier.mkdir()
+    (earlier / 'weights.npz').write_bytes(b'earlier results')
+    code, out, err = main(['net1', '--data', 'synthetic', '--epochs', '1',
+                           '--out', str(earlier)], capsys)
+    assert code == 2 and 'already holds files' in err
+    assert os.listdir(str(earlier)) == ['weights.npz']
+    assert (earlier / 'weights.npz').read_bytes() == b'earlier results'
+
+
+def test_labels_all_is_refused_with_the_reason(capsys):
+    code, out, err = main(['net1', '--labels', 'all', '--data', 'synthetic'],
+                          capsys)
+    assert code == 2 and '--labels complete' in err
+
+
+def test_resume_of_a_folder_without_run(tmp_path, capsys):
+    code, out, err = main(['--resume', str(tmp_path)], capsys)
+    assert code == 2 and 'not a run folder' in err
+
+
+def test_no_net_and_no_resume(capsys):
+    code, out, err = main([], capsys)
+    assert code == 2 and '--list' in err
+
+
+def test_list_names_every_net_with_its_count(capsys):
+    import nets
+    code, out, err = main(['--list'], capsys)
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == list(nets.NETS)
+    counts = dict((line.split()[0], line.split()[1]) for line in lines)
+    assert counts['net1'] == '924,730'
+    assert counts['net6'] == '8,051,502'
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as e:
+        run_experiment.main(['--help'])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ('--epochs', '--data', '--preprocess', '--labels', '--seed',
+                   '--out', '--list', '--resume', '--checkpoint-every',
+                   '--limit', '--batch-size', '--compare-log', 'synthetic'):
+        assert option in out
+
+
+@pytest.mark.slow
+def test_net6_on_real_faces(tmp_path):
+    data = tmp_path / 'data'
+    data.mkdir()
+    os.symlink(shared_path('data', 'ytf_kfkd', 'training.csv'),
+               str(data / 'training.csv'))
+    out = str(tmp_path / 'run')
+    proc = subprocess.run(
+        [sys.executable, 'run_experiment.py', 'net6', '--epochs', '1',
+         '--data', str(data), '--out', out],
+        cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert (manifest['data']['n_train'], manifest['data']['n_valid']) == (2708, 677)
+    metrics = json.load(open(os.path.join(out, 'metrics.json')))
+    assert metrics['valid_rmse_px'] > 0 and metrics['epochs_run'] == 1
+    shutil.rmtree(out)
