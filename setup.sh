@@ -31,6 +31,15 @@ else
     BASE_PYTHON=${PYTHON:-python3}
 fi
 
+# Refuse a Python the pins do not support, before installing anything for it.
+check_version() {
+    py_version=$("$BASE_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    local minor=${py_version#3.}
+    if [[ "$py_version" != 3.* ]] || ((minor < MIN_MINOR || minor > MAX_MINOR)); then
+        die "$BASE_PYTHON is Python $py_version; this project supports Python 3.$MIN_MINOR to 3.$MAX_MINOR (Theano 1.0.5 needs numpy < 1.24): choose one with PYTHON=..."
+    fi
+}
+
 # --- 2. System packages --------------------------------------------------------------------
 missing=()
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -43,9 +52,9 @@ if ! command -v "$BASE_PYTHON" >/dev/null 2>&1; then
     [[ "$BASE_PYTHON" == python3 ]] || die "PYTHON=$BASE_PYTHON: no such interpreter"
     missing+=(python3 python3-venv python3-dev)
 else
+    check_version
     # Debian splits its own Python: ensurepip (for venv) and Python.h (for Theano's C code)
     # come in python3.X-venv and python3.X-dev.
-    py_version=$("$BASE_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     py_path=$("$BASE_PYTHON" -c 'import os, sys; print(os.path.realpath(sys.executable))')
     if ! [[ -x "$VENV/bin/python" ]] && ! "$BASE_PYTHON" -c 'import ensurepip' 2>/dev/null; then
         [[ "$py_path" == /usr/bin/* ]] || die "$BASE_PYTHON has no ensurepip: it cannot create a venv"
@@ -76,11 +85,7 @@ else
 fi
 
 # --- 3. The virtual environment ------------------------------------------------------------
-py_version=$("$BASE_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-minor=${py_version#3.}
-if [[ "$py_version" != 3.* ]] || ((minor < MIN_MINOR || minor > MAX_MINOR)); then
-    die "$BASE_PYTHON is Python $py_version; this project supports Python 3.$MIN_MINOR to 3.$MAX_MINOR (Theano 1.0.5 needs numpy < 1.24): choose one with PYTHON=..."
-fi
+check_version
 
 if [[ -x "$VENV/bin/python" ]]; then
     venv_version=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo broken)
