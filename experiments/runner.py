@@ -261,7 +261,10 @@ def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
         if checkpoint is not None and _json_plain(row.overrides) \
                 and overrides == row.overrides:
             log('%s/%s: %s, resuming' % (table_name, row_name, status))
-            training_run.resume(folder, compare_log=study_log_path(row),
+            training_run.resume(folder,
+                                epochs=row_epochs(table_name, row,
+                                                  epochs_scale),
+                                compare_log=study_log_path(row),
                                 command=command, data=data)
             return row_status(folder)
         aside = _move_aside(folder)

@@ -1,0 +1,66 @@
+"""Every row of every table names a registered net that builds with its overrides."""
+import pytest
+
+from experiments.runner import net_overrides, row_epochs
+from experiments.tables import TABLES, get_table, scaled_epochs
+from errors import UserError
+
+
+def test_tables_in_the_issues_order():
+    assert list(TABLES) == ['preprocessing', 'hidden_units',
+                            'conv1_filter_size', 'dropout',
+                            'dct_augmentation', 'hidden_layers',
+                            'nonlinearity', 'conv_nets']
+    assert len(get_table('hidden_units').rows) == 10
+    assert len(get_table('conv_nets').rows) == 8
+
+
+def test_every_row_names_a_registered_net():
+    import nets
+    for table in TABLES.values():
+        for row in table.rows.values():
+            assert row.net in nets.NETS, (table.name, row.name)
+
+
+def test_row_epochs_follow_the_slides_or_the_net():
+    rows = get_table('conv_nets').rows
+    assert row_epochs('conv_nets', rows['net6rhl'], 1.0) == 2000
+    assert row_epochs('conv_nets', rows['net6'], 1.0) == 750  # net6's own
+    assert row_epochs('conv1_filter_size',
+                      get_table('conv1_filter_size').rows['5x5'], 0.02) == 3
+    assert scaled_epochs(1000, 1e-9) == 1
+
+
+def test_dropout_rows_get_a_dropout_layer():
+    import nets
+    row = get_table('dropout').rows['0.3']
+    net = nets.build_net(row.net, **net_overrides(row))
+    net.initialize_layers()
+    assert [name for name, _ in net.layers] == ['input', 'hidden', 'dropout',
+                                                 'output']
+    assert net.layers_['dropout'].p == pytest.approx(0.3)
+    assert net.layers_['hidden'].num_units == 500
+
+
+def test_conv1_filter_size_row_changes_conv1_only():
+    import nets
+    row = get_table('conv1_filter_size').rows['7x7']
+    net = nets.build_net(row.net, **net_overrides(row))
+    net.initialize_layers()
+    assert net.layers_['conv1'].W.get_value().shape == (32, 1, 7, 7)
+    assert net.layers_['conv2'].W.get_value().shape == (64, 32, 2, 2)
+
+
+def test_dct_rows_replace_the_train_split():
+    from experiments.augmented_split import DCTAugmentedSplit
+    split = net_overrides(get_table('dct_augmentation').rows['hpf10'])[
+        'train_split']
+    assert isinstance(split, DCTAugmentedSplit)
+    assert (split.kind, split.window, split.eval_size) == ('highpass', 10, 0.2)
+    assert 'train_split' not in net_overrides(
+        get_table('dct_augmentation').rows['none'])
+
+
+def test_unknown_table():
+    with pytest.raises(UserError, match='unknown table'):
+        get_table('pools')
