@@ -1,0 +1,287 @@
+#!/usr/bin/env python
+"""Use a trained run: a Kaggle submission, keypoints on photos, pictures to judge it.
+
+Usage::
+
+    python predict.py submit RUN --data DIR [--lookup CSV] [--out FILE]
+    python predict.py image RUN PHOTO... [--out DIR]
+    python predict.py show RUN [--data DIR]
+
+``submit`` predicts Kaggle's ``test.csv`` (or ``test.zip``) in ``DIR`` and
+writes ``RowId,Location`` through ``IdLookupTable.csv`` (default: the one in
+``DIR``) to ``RUN/submission.csv``; the file is checked against the lookup
+table before it is written and never replaces an earlier one on failure.
+
+``image`` finds the frontal faces in each photo (JPEG, PNG, colour or
+grey, any size), crops each as the run's training faces are framed, scales
+it to 96x96 grey, applies the run's preprocessing, predicts, and writes
+``<photo>_keypoints.png`` (the photo with the crop squares and keypoints),
+``.csv`` and ``.json`` (keypoints in the photo's pixels) to ``DIR``
+(default: the current folder). A photo without a face is an error.
+
+``show`` writes the run's pictures and error table into its folder
+(``faces_valid.png``, ``worst16.png``, ``keypoint_rmse.png``,
+``errors.csv``, ``errors.md``), as every run does when it ends.
+
+A user error prints ``error: <message>`` on stderr and exits with 2.
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+
+import numpy as np
+
+from errors import UserError
+
+
+def parser():
+    """parser()
+
+    The command line's ``argparse.ArgumentParser``.
+    """
+    p = argparse.ArgumentParser(
+        prog='predict.py', description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = p.add_subparsers(dest='command', metavar='COMMAND')
+    commands.required = True
+    submit = commands.add_parser(
+        'submit', help='predict Kaggle\'s test.csv and write submission.csv')
+    submit.add_argument('run', metavar='RUN', help='a run folder')
+    submit.add_argument('--data', metavar='DIR', required=True,
+                        help='folder holding test.csv (or test.zip) and, '
+                        'unless --lookup, IdLookupTable.csv')
+    submit.add_argument('--lookup', metavar='CSV',
+                        help='Kaggle\'s IdLookupTable.csv (default: in DIR)')
+    submit.add_argument('--out', metavar='FILE',
+                        help='the submission to write (default: '
+                        'RUN/submission.csv)')
+    image = commands.add_parser(
+        'image', help='keypoints of the faces in photos')
+    image.add_argument('run', metavar='RUN', help='a run folder')
+    image.add_argument('photos', metavar='PHOTO', nargs='+',
+                       help='JPEG/PNG photos')
+    image.add_argument('--out', metavar='DIR', default='.',
+                       help='folder for the annotated PNG, CSV and JSON '
+                       '(default: the current folder)')
+    show = commands.add_parser(
+        'show', help='write the run\'s pictures and error table')
+    show.add_argument('run', metavar='RUN', help='a run folder')
+    show.add_argument('--data', metavar='DIR',
+                      help='where the run\'s training data is now, if moved')
+    return p
+
+
+def _check_run(folder):
+    if not os.path.isdir(folder):
+        raise UserError('%s: no such run folder' % folder)
+
+
+# ------------------------------------------------------------------- submit
+
+def submit(run, data, lookup=None, out=None):
+    """submit(run, data, lookup=None, out=None)
+
+    Predict Kaggle's test images and write a checked submission.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    from data_prep.dataset import load_dataset
+    from evaluation.submission import (make_submission, read_lookup_table,
+                                       write_submission)
+    from evaluation.trained_net import load_trained_net, predict_px
+    _check_run(run)
+    lookup_path = lookup or os.path.join(data, 'IdLookupTable.csv')
+    table = read_lookup_table(lookup_path)  # before the slow part
+    out = out or os.path.join(run, 'submission.csv')
+    net, manifest = load_trained_net(run)
+    test = load_dataset(data, kind='test',
+                        preprocess=manifest.get('preprocess', 'none'))
+    y_pred = predict_px(net, test.X)
+    submission = make_submission(table, test.image_ids, y_pred)
+    write_submission(submission, table, out)
+    clipped = int(np.sum((y_pred < 0) | (y_pred > 96)))
+    print('%s: %d rows for %d test images (%s) -> %s%s'
+          % (manifest['net'], len(submission), len(test.X), test.path, out,
+             '; %d predicted coordinates clipped to [0, 96]' % clipped
+             if clipped else ''))
+    return out
+
+
+# -------------------------------------------------------------------- image
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _replace_with(path, write):
+    """Call write(tmp) then rename tmp to path: never half a file."""
+    tmp = '%s.tmp-%d' % (path, os.getpid())
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
+                          run):
+    """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run)
+
+    Write ``<out>/<photo>_keypoints.png``, ``.csv`` and ``.json``.
+
+    The CSV has one row per face: ``face`` (1, 2, ... left to right),
+    ``crop_left, crop_top, crop_side`` (the square cropped, photo pixels)
+    and the 30 keypoint columns in photo pixels (pixel ``i`` centred at
+    ``i``). The JSON holds the same, with the detector's box.
+
+    Returns
+    -------
+    list of str
+        The paths written.
+    """
+    from data_prep.keypoints import KEYPOINT_COLUMNS
+    from evaluation.pictures import annotated_photo
+    base = os.path.join(out, _stem(photo_path) + '_keypoints')
+    h, w = photo.shape[:2]
+
+    def write_csv(tmp):
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['face', 'crop_left', 'crop_top', 'crop_side']
+                            + list(KEYPOINT_COLUMNS))
+            for i, (square, points) in enumerate(zip(squares, keypoints), 1):
+                writer.writerow([i] + ['%.2f' % v for v in square]
+                                + ['%.2f' % v for v in points])
+
+    def write_json(tmp):
+        faces = []
+        for square, box, points in zip(squares, boxes, keypoints):
+            faces.append({
+                'detector_box': dict(zip(('left', 'top', 'width', 'height'),
+                                         [round(float(v), 2) for v in box])),
+                'crop': dict(zip(('left', 'top', 'side'),
+                                 [round(float(v), 2) for v in square])),
+                'keypoints': {
+                    KEYPOINT_COLUMNS[j][:-2]: [round(float(points[j]), 2),
+                                               round(float(points[j + 1]), 2)]
+                    for j in range(0, len(KEYPOINT_COLUMNS), 2)}})
+        with open(tmp, 'w') as f:
+            json.dump({'photo': os.path.abspath(photo_path), 'width': w,
+                       'height': h, 'run': os.path.abspath(run),
+                       'coordinates': 'photo pixels, x right, y down, pixel '
+                       'i centred at i', 'faces': faces}, f, indent=2)
+            f.write('\n')
+
+    paths = [base + '.png', base + '.csv', base + '.json']
+    _replace_with(paths[0], lambda tmp: annotated_photo(
+        photo, squares, keypoints, tmp))
+    _replace_with(paths[1], write_csv)
+    _replace_with(paths[2], write_json)
+    return paths
+
+
+def image(run, photos, out='.'):
+    """image(run, photos, out='.')
+
+    Keypoints of the faces in each photo, written by
+    :func:`write_photo_keypoints`.
+
+    Returns
+    -------
+    dict
+        photo -> number of faces found.
+
+    Raises
+    ------
+    UserError
+        After every photo was tried, when one had no face or could not be
+        read (the message names them).
+    """
+    from data_prep.preprocess import preprocess
+    from evaluation import faces_in_photo as fip
+    from evaluation.run_report import read_valid_predictions
+    from evaluation.trained_net import load_trained_net, predict_px
+    _check_run(run)
+    if not os.path.isdir(out):
+        raise UserError('--out %s: no such folder' % out)
+    net, manifest = load_trained_net(run)
+    # Crop faces as the run's own training faces are framed.
+    _, y_true, _ = read_valid_predictions(
+        os.path.join(run, 'valid_predictions.csv'))
+    framing = fip.framing_of(y_true)
+    method = manifest.get('preprocess', 'none')
+    found, problems = {}, []
+    for photo_path in photos:
+        try:
+            photo = fip.read_photo(photo_path)
+        except UserError as e:
+            problems.append(str(e))
+            continue
+        grey = fip.to_grey(photo)
+        boxes = fip.detect_faces(grey)
+        found[photo_path] = len(boxes)
+        if not boxes:
+            problems.append('%s: no face found (%dx%d; the detector finds '
+                            'frontal faces at least %d px wide)'
+                            % (photo_path, photo.shape[1], photo.shape[0],
+                               fip.MIN_FACE * max(1.0, max(photo.shape[:2])
+                                                  / fip.MAX_SEARCH_SIDE)))
+            continue
+        squares = [fip.crop_square(box, framing) for box in boxes]
+        crops = preprocess(fip.crop_faces(grey, squares), method)
+        keypoints = fip.to_photo_pixels(predict_px(net, crops), squares)
+        paths = write_photo_keypoints(photo_path, photo, squares, boxes,
+                                      keypoints, out, run)
+        print('%s: %d face%s -> %s' % (photo_path, len(boxes),
+                                       '' if len(boxes) == 1 else 's',
+                                       ', '.join(paths)))
+    if problems:
+        raise UserError('; '.join(problems))
+    return found
+
+
+# --------------------------------------------------------------------- show
+
+def show(run, data=None):
+    """show(run, data=None)
+
+    :func:`evaluation.run_report.write_run_report`, with a summary printed.
+    """
+    from evaluation.run_report import REPORT_FILES, write_run_report
+    _check_run(run)
+    written = write_run_report(run, data)
+    overall = written['table'].loc['overall']
+    print('validation RMSE %.2f px (mean-keypoint baseline %.2f px)'
+          % (overall['rmse_px'], overall['baseline_rmse_px']))
+    for name in REPORT_FILES:
+        print(written[name])
+    return written
+
+
+def main(argv=None):
+    """main(argv=None)
+
+    Run the command line; returns the exit status (0, or 2 for a user error).
+    """
+    args = parser().parse_args(argv)
+    try:
+        if args.command == 'submit':
+            submit(args.run, args.data, args.lookup, args.out)
+        elif args.command == 'image':
+            image(args.run, args.photos, args.out)
+        else:
+            show(args.run, args.data)
+    except UserError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""Fixtures of the evaluation tests."""
+import pytest
+
+from tests.evaluation.tiny_run import make_tiny_run
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory):
+    """A trained run folder (see :mod:`tests.evaluation.tiny_run`); treat it
+    as read-only (copy it to change it)."""
+    return make_tiny_run(tmp_path_factory.mktemp('evaluation') / 'net1-tiny')
