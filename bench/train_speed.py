@@ -1,0 +1,267 @@
+"""Time training, validation and prediction of the study's nets on this CPU.
+
+For each net: compile time with an empty and with a warm compile cache,
+seconds per training epoch (batch 128 over 1712 images), seconds per
+validation pass (428 images), prediction images per second and peak
+memory; the median over repeats, as a table and as JSON, with the machine,
+the load average, the Theano flags and the library versions.
+
+    python bench/train_speed.py [--nets net1,net6,cnet_nplfxl] [--epochs 3]
+                                [--repeats 2] [--pool default|theano|fastops]
+                                [--theano-flags FLAGS] [--json out.json]
+
+Every measurement runs in a fresh Python process (Theano reads its flags
+once, at import). Training goes through the project's own path,
+``nets.build_net(name).fit(X, y)``, on random data of the study's shapes
+(2140 images, 20% held out by nolearn's ``TrainSplit``), so the batch
+iterator, nolearn's loop and the handlers are timed too. The first epoch of
+each process is left out of the median (it allocates and warms caches).
+This is a benchmark, not a test: nothing asserts a time.
+"""
+import argparse
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+N_IMAGES = 2140  # 1712 training + 428 validation, as in the study
+DEFAULT_NETS = ('net1', 'net6', 'cnet_nplfxl')
+POOLS = ('default', 'theano', 'fastops')
+
+
+def load_average():
+    """load_average()
+
+    The 1-minute load average (other processes share the cores).
+    """
+    return round(os.getloadavg()[0], 2)
+
+
+def machine():
+    """machine()
+
+    CPU model, core count and Python of this machine, as a dict.
+    """
+    model = platform.processor()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {'cpu': model, 'cores': os.cpu_count(),
+            'python': platform.python_version(), 'platform': platform.platform()}
+
+
+def use_pool(kind):
+    """use_pool(kind)
+
+    Make Lasagne's ``downsample.max_pool_2d`` Theano's ``pool.pool_2d``
+    (``'theano'``), :func:`fastops.pool.max_pool_2d` (``'fastops'``) or
+    leave what compat chose (``'default'``). In this process only.
+    """
+    from theano.tensor.signal import downsample, pool
+    if kind == 'fastops':
+        from fastops.pool import max_pool_2d
+        downsample.max_pool_2d = max_pool_2d
+    elif kind == 'theano':
+        def max_pool_2d(input, ds, ignore_border=None, st=None,
+                        padding=(0, 0), mode='max'):
+            return pool.pool_2d(input, ws=ds, ignore_border=ignore_border,
+                                stride=st, pad=padding, mode=mode)
+        downsample.max_pool_2d = max_pool_2d
+
+
+def random_data(net_name, n=N_IMAGES, seed=0):
+    """random_data(net_name, n=2140, seed=0)
+
+    Images in [0, 1] and targets in [-0.5, 0.5], float32, shaped for the net
+    (Net1 takes flat rows of 9216).
+    """
+    import numpy as np
+    rng = np.random.RandomState(seed)
+    X = rng.rand(n, 1, 96, 96).astype(np.float32)
+    y = (rng.rand(n, 30).astype(np.float32) - 0.5)
+    if net_name.lower() == 'net1':
+        X = X.reshape(n, -1)
+    return X, y
+
+
+def worker(args):
+    """Measure one net in this process and print one JSON line."""
+    sys.path.insert(0, REPO)
+    import resource
+    import compat  # noqa: F401  (before theano)
+    import numpy as np
+    import theano
+    use_pool(args.pool)
+    import nets
+
+    X, y = random_data(args.net)
+    times = {'train': [], 'valid': []}
+    valid_seconds = [0.0]
+
+    def record(nn, history):
+        times['train'].append(history[-1]['dur'] - valid_seconds[0])
+        times['valid'].append(valid_seconds[0])
+        valid_seconds[0] = 0.0
+
+    net = nets.build_net(args.net, max_epochs=args.epochs, verbose=0)
+    handlers = net.on_epoch_finished
+    net.on_epoch_finished = [record] + list(handlers)
+    start = time.perf_counter()
+    net.initialize()
+    compile_s = time.perf_counter() - start
+
+    eval_iter = net.eval_iter_
+
+    def timed_eval(*a, **kw):
+        t = time.perf_counter()
+        out = eval_iter(*a, **kw)
+        valid_seconds[0] += time.perf_counter() - t
+        return out
+    net.eval_iter_ = timed_eval
+    load_before = load_average()
+    net.fit(X, y)
+    start = time.perf_counter()
+    net.predict(X)
+    predict_s = time.perf_counter() - start
+    result = {
+        'net': args.net, 'pool': args.pool, 'compile_s': compile_s,
+        'train_epoch_s': times['train'], 'valid_s': times['valid'],
+        'predict_images_per_s': len(X) / predict_s,
+        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.,
+        'load_before': load_before, 'load_after': load_average(),
+        'final_train_loss': float(net.train_history_[-1]['train_loss']),
+        'theano_flags': os.environ.get('THEANO_FLAGS', ''),
+        'omp_num_threads': os.environ.get('OMP_NUM_THREADS', ''),
+        'config': {name: str(functools.reduce(getattr, name.split('.'),
+                                              theano.config))
+                   for name in ('floatX', 'openmp', 'allow_gc', 'linker',
+                                'gcc.cxxflags', 'openmp_elemwise_minsize')},
+        'blas_ldflags': theano.config.blas.ldflags,
+        'versions': {name: importlib.metadata.version(name) for name in
+                     ('Theano', 'Lasagne', 'nolearn', 'numpy', 'scipy')},
+    }
+    print('RESULT ' + json.dumps(result), flush=True)
+
+
+def run_worker(net, epochs, pool, compiledir, theano_flags):
+    """Run :func:`worker` in a fresh process and return its result dict."""
+    env = dict(os.environ)
+    flags = ['base_compiledir=' + compiledir]
+    if theano_flags:
+        flags.append(theano_flags)
+    user = env.get('THEANO_FLAGS')
+    env['THEANO_FLAGS'] = ','.join(([user] if user else []) + flags)
+    env.setdefault('PYTHONWARNINGS', 'ignore')
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), '--worker', net,
+         '--epochs', str(epochs), '--pool', pool],
+        env=env, capture_output=True, text=True, cwd=REPO)
+    for line in out.stdout.splitlines():
+        if line.startswith('RESULT '):
+            return json.loads(line[len('RESULT '):])
+    raise RuntimeError('worker for %s failed:\n%s' % (net, out.stderr[-3000:]))
+
+
+def summarize(net, cold, warm_runs):
+    """One table row: medians over the warm runs (first epoch left out)."""
+    runs = [cold] + warm_runs
+    train = [t for r in runs for t in r['train_epoch_s'][1:]]
+    valid = [t for r in runs for t in r['valid_s'][1:]]
+    return {
+        'net': net,
+        'compile_cold_s': cold['compile_s'],
+        'compile_warm_s': statistics.median(r['compile_s'] for r in warm_runs)
+        if warm_runs else None,
+        'train_epoch_s': statistics.median(train),
+        'train_epoch_s_all': train,
+        'valid_s': statistics.median(valid),
+        'predict_images_per_s': statistics.median(
+            r['predict_images_per_s'] for r in runs),
+        'peak_rss_mb': max(r['peak_rss_mb'] for r in runs),
+        'load': [r['load_before'] for r in runs],
+    }
+
+
+def print_table(rows):
+    header = ('net', 'compile cold s', 'compile warm s', 'train s/epoch',
+              'valid s', 'predict img/s', 'peak MB', 'load 1min')
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '---|' * len(header))
+    for r in rows:
+        warm = '%.1f' % r['compile_warm_s'] if r['compile_warm_s'] else '-'
+        print('| %s | %.1f | %s | %.2f | %.2f | %.0f | %.0f | %s |' % (
+            r['net'], r['compile_cold_s'], warm, r['train_epoch_s'],
+            r['valid_s'], r['predict_images_per_s'], r['peak_rss_mb'],
+            ' '.join('%.1f' % load for load in r['load'])))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--nets', default=','.join(DEFAULT_NETS),
+                        help='comma-separated net names (default: %(default)s)')
+    parser.add_argument('--epochs', type=int, default=3,
+                        help='epochs per process; the first is not counted')
+    parser.add_argument('--repeats', type=int, default=2,
+                        help='processes per net with a warm cache (>= 0)')
+    parser.add_argument('--pool', choices=POOLS, default='default',
+                        help="max pooling: compat's choice, Theano's, fastops'")
+    parser.add_argument('--theano-flags', default='',
+                        help='extra THEANO_FLAGS for every process')
+    parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.epochs < 2:
+        parser.error('--epochs must be at least 2 (the first is not counted)')
+    if args.worker:
+        args.net = args.worker
+        return worker(args)
+
+    rows, raw = [], []
+    for net in [n.strip() for n in args.nets.split(',') if n.strip()]:
+        compiledir = tempfile.mkdtemp(prefix='bench-theano-')
+        try:
+            cold = run_worker(net, args.epochs, args.pool, compiledir,
+                              args.theano_flags)
+            warm = [run_worker(net, args.epochs, args.pool, compiledir,
+                               args.theano_flags)
+                    for _ in range(args.repeats)]
+        finally:
+            shutil.rmtree(compiledir, ignore_errors=True)
+        raw += [cold] + warm
+        rows.append(summarize(net, cold, warm))
+        print_table(rows[-1:])
+        sys.stdout.flush()
+    first = raw[0]
+    report = {'machine': machine(), 'pool': args.pool,
+              'theano_flags': first['theano_flags'],
+              'omp_num_threads': first['omp_num_threads'],
+              'config': first['config'], 'blas_ldflags': first['blas_ldflags'],
+              'versions': first['versions'], 'rows': rows, 'runs': raw}
+    print()
+    print('machine: %(cpu)s, %(cores)s cores, Python %(python)s' % report['machine'])
+    print('THEANO_FLAGS: %s  OMP_NUM_THREADS=%s' % (report['theano_flags'],
+                                                    report['omp_num_threads']))
+    print('versions: ' + ', '.join('%s %s' % kv for kv in report['versions'].items()))
+    print_table(rows)
+    print(json.dumps(report))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
