@@ -116,7 +116,7 @@ class Api(object):
 
 
 class DryRun(object):
-    """DryRun(region, out=sys.stdout)
+    """DryRun(region, out=None)
 
     Stands in for :class:`Api`: prints each call and answers with
     placeholders, so a dry run walks the same code path as a real launch.
@@ -505,13 +505,14 @@ def explain_launch_error(exc, instance_type, region, spot, vcpus):
 
 # ---------------------------------------------------------------- start
 
-def start(api, options, out=sys.stdout):
+def start(api, options, out=None):
     """start(api, options, out) -> run id
 
     Checks everything it can before creating anything, then creates the
     run's code tarball, role, instance profile, security group and instance.
     If a step fails, what was created so far is removed again.
     """
+    out = out or sys.stdout
     check_instance_type_format(options.instance_type)
     check_bucket(options.bucket)
     if not NET_NAME_FORMAT.match(options.net):
@@ -744,13 +745,14 @@ def _our_iam(api, kind, run_id):
         marker = {'Marker': answer['Marker']}
 
 
-def terminate(api, run_id, out=sys.stdout, wait_seconds=900):
+def terminate(api, run_id, out=None, wait_seconds=900):
     """terminate(api, run_id=None) -> number of resources removed
 
     Terminates the run's instance (every run's when ``run_id`` is None) and
     deletes its security group, instance profile and role. Results in S3 stay.
     Running it again finds nothing and removes nothing.
     """
+    out = out or sys.stdout
     removed = 0
     live = [i['InstanceId'] for i in find_instances(api, run_id, LIVE_STATES)]
     if live:
@@ -837,12 +839,13 @@ def _read_text(api, bucket, key):
         raise
 
 
-def status(api, run_id, bucket, prefix, out=sys.stdout):
+def status(api, run_id, bucket, prefix, out=None):
     """status(api, run_id, bucket, prefix, out) -> dict
 
     The run's instances (or every run's, without ``run_id``) and, with a
     bucket, what the run has uploaded: its bootstrap status and last epoch.
     """
+    out = out or sys.stdout
     instances = find_instances(api, run_id)
     now = datetime.datetime.now(datetime.timezone.utc)
     for i in instances:
@@ -870,12 +873,13 @@ def status(api, run_id, bucket, prefix, out=sys.stdout):
     return report
 
 
-def fetch(api, run_id, bucket, prefix, dest=None, out=sys.stdout):
+def fetch(api, run_id, bucket, prefix, dest=None, out=None):
     """fetch(api, run_id, bucket, prefix, dest=None) -> local folder
 
     Downloads ``s3://bucket/prefix/runs/RUN/`` to ``dest`` (default
     ``runs/RUN``). Each file is written beside its place, then renamed.
     """
+    out = out or sys.stdout
     check_bucket(bucket)
     layout = s3_layout(bucket, prefix, run_id)
     keys = _list_keys(api, bucket, layout['run'])
@@ -997,7 +1001,8 @@ def make_api(options):
     return DryRun(options.region) if options.dry_run else Api(options.region)
 
 
-def run_command(options, out=sys.stdout):
+def run_command(options, out=None):
+    out = out or sys.stdout
     api = make_api(options)
     if options.command == 'start':
         options.run_id, options.resume = None, False

@@ -1,0 +1,56 @@
+"""A moto server on 127.0.0.1 standing in for AWS, and an environment that
+points boto3 and the AWS CLI at it with fake credentials (never a real account,
+never the instance metadata address)."""
+import logging
+import os
+import urllib.request
+
+import pytest
+
+BUCKET = 'kfkd-test-bucket'
+AMI_PARAMETER = '/kfkd-test/ami-id'
+REGION = 'us-east-1'
+_IMAGE = []
+
+
+@pytest.fixture(scope='module')
+def moto_endpoint():
+    from moto.server import ThreadedMotoServer
+    logging.getLogger('werkzeug').setLevel(logging.ERROR)   # one line per request otherwise
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield 'http://%s:%d' % (host, port)
+    server.stop()
+
+
+def fake_aws_env(monkeypatch, tmp_path, endpoint):
+    """Point every AWS client at ``endpoint`` with fake credentials."""
+    for key in list(os.environ):
+        if key.startswith('AWS_') or key.startswith('KFKD_'):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv('AWS_ACCESS_KEY_ID', 'testing')
+    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', 'testing-secret-key-never-in-user-data')
+    monkeypatch.setenv('AWS_DEFAULT_REGION', REGION)
+    monkeypatch.setenv('AWS_ENDPOINT_URL', endpoint)
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-credentials'))
+    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'no-config'))
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch, tmp_path):
+    """A fresh moto account with a bucket and an AMI parameter; returns a boto3 session."""
+    import boto3
+    request = urllib.request.Request(moto_endpoint + '/moto-api/reset', method='POST')
+    urllib.request.urlopen(request).read()
+    fake_aws_env(monkeypatch, tmp_path, moto_endpoint)
+    session = boto3.session.Session(region_name=REGION)
+    session.client('s3').create_bucket(Bucket=BUCKET)
+    if not _IMAGE:   # moto's built-in AMIs are the same after every reset; listing them is slow
+        _IMAGE.append(session.client('ec2').describe_images(
+            Owners=['amazon'])['Images'][0]['ImageId'])
+    image = _IMAGE[0]
+    session.client('ssm').put_parameter(Name=AMI_PARAMETER, Value=image, Type='String')
+    session.endpoint = moto_endpoint
+    return session
