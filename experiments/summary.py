@@ -129,8 +129,19 @@ def row_results(table_name, results_dir):
             else None,
             'study': read_history_csv(study_path) if study_path else None,
             'seconds': sum(durations),
+            'wall_seconds': _wall_seconds(manifest),
         })
     return results
+
+
+def _wall_seconds(manifest):
+    """Seconds from a row's start to its end (compiling, data and all)."""
+    try:
+        started = datetime.datetime.fromisoformat(manifest['started'])
+        ended = datetime.datetime.fromisoformat(manifest['ended'])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return (ended - started).total_seconds()
 
 
 def best_row(results):
@@ -166,8 +177,11 @@ def _settings_line(settings, results):
                settings.get('seed')))
     seconds = sum(r['seconds'] for r in results)
     done = sum(1 for r in results if r['status'] in FINISHED_STATUSES)
+    wall = sum(r['wall_seconds'] for r in results)
     line += (' %d of %d rows finished; their epochs took %.1f min of '
-             'training in all.' % (done, len(results), seconds / 60.0))
+             'training in all, %.1f min from start to end of each row '
+             '(with compiling and loading data).'
+             % (done, len(results), seconds / 60.0, wall / 60.0))
     return line
 
 
@@ -205,27 +219,18 @@ def _pictures(table_name, results, folder):
 
 def _validation_faces(result, n=FACES):
     """Images, true and predicted keypoints (px) of the first n validation rows."""
-    from data_prep.keypoints import KEYPOINT_COLUMNS
-    from training.run import load_training_data
+    from errors import UserError
+    from evaluation.run_report import load_run_data, read_valid_predictions
     path = os.path.join(result['folder'], 'valid_predictions.csv')
-    manifest = result['manifest']
-    if not os.path.isfile(path) or 'data' not in manifest:
-        return None
-    with open(path, newline='') as f:
-        rows = list(csv.DictReader(f))[:n]
-    if not rows:
+    if not os.path.isfile(path) or 'data' not in result['manifest']:
         return None
     try:
-        _, X, _ = load_training_data(manifest['data']['path'],
-                                     manifest.get('preprocess', 'none'),
-                                     'complete', manifest['data'].get('limit'))
-    except Exception:  # the data moved away: no faces, the table still stands
+        rows, y_true, y_pred = read_valid_predictions(path)
+        X, _ = load_run_data(result['manifest'])
+    except UserError:  # the data moved away: no faces, the table still stands
         return None
-    index = [int(r['row']) for r in rows]
-    y_true = np.array([[float(r[c]) for c in KEYPOINT_COLUMNS] for r in rows])
-    y_pred = np.array([[float(r[c + '_pred']) for c in KEYPOINT_COLUMNS]
-                       for r in rows])
-    return X[index].reshape((-1, 96, 96)), y_true, y_pred
+    rows = rows[:n]
+    return X[rows].reshape((-1, 96, 96)), y_true[:n], y_pred[:n]
 
 
 def write_table(table_name, results_dir):

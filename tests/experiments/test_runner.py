@@ -167,6 +167,6 @@ def test_report_gathers_finished_tables(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('table', list(TABLES))
 def test_every_table_every_row(tmp_path, table):
-    statuses, _ = _run(tmp_path, table, jobs=2)
+    statuses, _ = _run(tmp_path, table)
     assert set(statuses.values()) == {'completed'}
     _check_outputs(tmp_path, table, TABLES[table].rows)
