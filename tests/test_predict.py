@@ -1,0 +1,149 @@
+"""predict.py: submit, image and show on a tiny trained run."""
+import json
+import os
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+from skimage import data, io
+
+import predict
+from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.synthetic import write_kaggle_csv
+from tests.conftest import shared_path
+from tests.evaluation.tiny_run import make_tiny_run
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    return make_tiny_run(tmp_path_factory.mktemp('predict') / 'net1-tiny')
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('photos')
+    io.imsave(str(folder / 'astronaut.png'), data.astronaut())
+    io.imsave(str(folder / 'coffee.jpg'), data.coffee(), quality=90)
+    io.imsave(str(folder / 'astronaut_grey.jpg'),
+              (data.astronaut()[..., 1]), quality=90)
+    return folder
+
+
+def _small_data(folder, n=5):
+    """test.csv of n synthetic faces and a lookup table asking 3 of them."""
+    write_kaggle_csv(str(folder / 'test.csv'), n, seed=3, kind='test')
+    (folder / 'IdLookupTable.csv').write_bytes(
+        b'RowId,ImageId,FeatureName,Location\r\n'
+        b'1,1,left_eye_center_x,\r\n2,1,nose_tip_y,\r\n'
+        b'3,%d,mouth_center_bottom_lip_y,\r\n' % n)
+    return folder
+
+
+def test_submit_real_lookup_table_with_1783_test_images(run, tmp_path,
+                                                        capsys):
+    lookup = shared_path('data', 'kaggle', 'IdLookupTable.csv')
+    write_kaggle_csv(str(tmp_path / 'test.csv'), 1783, seed=3, kind='test')
+    out = tmp_path / 'submission.csv'
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--lookup', lookup, '--out', str(out)]) == 0
+    submission = pd.read_csv(out)
+    assert len(submission) == 27124
+    assert (submission['RowId'] == np.arange(1, 27125)).all()
+    assert submission['Location'].between(0, 96).all()
+    assert submission['Location'].std() > 1  # not one constant
+    assert '27124 rows for 1783 test images' in capsys.readouterr().out
+    assert out.read_bytes().startswith(b'RowId,Location\n1,')
+
+
+def test_submit_small_lookup_everywhere(run, tmp_path):
+    _small_data(tmp_path)
+    assert predict.main(['submit', run, '--data', str(tmp_path)]) == 0
+    path = os.path.join(run, 'submission.csv')
+    submission = pd.read_csv(path)
+    os.remove(path)  # the run is shared by other tests
+    assert list(submission['RowId']) == [1, 2, 3]
+    # The same net on the same faces, through the evaluation package.
+    from data_prep.dataset import load_dataset
+    from evaluation.trained_net import load_trained_net, predict_px
+    net, _ = load_trained_net(run)
+    y = predict_px(net, load_dataset(str(tmp_path), kind='test').X)
+    expected = np.clip([y[0, 0], y[0, 21], y[4, 29]], 0, 96)
+    np.testing.assert_allclose(submission['Location'], expected, atol=1e-3)
+
+
+def test_failed_submit_keeps_the_earlier_file(run, tmp_path, capsys):
+    _small_data(tmp_path, n=4)  # the lookup table asks for image 4 ...
+    out = tmp_path / 'submission.csv'
+    out.write_text('an earlier submission\n')
+    write_kaggle_csv(str(tmp_path / 'test.csv'), 3, seed=3, kind='test')
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--out', str(out)]) == 2  # ... test.csv lacks it
+    assert out.read_text() == 'an earlier submission\n'
+    assert 'error: ' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'IdLookupTable.csv', 'submission.csv', 'test.csv']
+
+
+def test_submit_without_test_data_says_how_to_get_it(run, tmp_path, capsys):
+    _small_data(tmp_path)
+    os.remove(tmp_path / 'test.csv')
+    assert predict.main(['submit', run, '--data', str(tmp_path)]) == 2
+    assert 'no test data' in capsys.readouterr().err
+
+
+def test_image_astronaut_one_face_in_photo_pixels(run, photos, tmp_path,
+                                                  capsys):
+    assert predict.main(['image', run, str(photos / 'astronaut.png'),
+                         '--out', str(tmp_path)]) == 0
+    assert '1 face' in capsys.readouterr().out
+    annotated = matplotlib.image.imread(str(tmp_path
+                                            / 'astronaut_keypoints.png'))
+    assert annotated.shape[:2] == (512, 512)
+    table = pd.read_csv(tmp_path / 'astronaut_keypoints.csv')
+    assert len(table) == 1
+    assert list(table.columns[4:]) == list(KEYPOINT_COLUMNS)
+    left, top, side = table.loc[0, ['crop_left', 'crop_top', 'crop_side']]
+    points = table.loc[0, list(KEYPOINT_COLUMNS)].to_numpy(dtype=float)
+    # In the photo's pixels: inside the crop square around her face.
+    assert (points[0::2] >= left).all() and (points[0::2] <= left + side).all()
+    assert (points[1::2] >= top).all() and (points[1::2] <= top + side).all()
+    assert 150 < left < 202 and 40 < top < 100  # her eyes: ~(202..245, 101)
+    report = json.loads((tmp_path / 'astronaut_keypoints.json').read_text())
+    assert report['width'] == 512 and len(report['faces']) == 1
+    assert report['faces'][0]['keypoints']['nose_tip'] == pytest.approx(
+        [points[20], points[21]], abs=0.01)
+
+
+def test_image_grey_jpeg_works_too(run, photos, tmp_path):
+    assert predict.main(['image', run, str(photos / 'astronaut_grey.jpg'),
+                         '--out', str(tmp_path)]) == 0
+    assert (tmp_path / 'astronaut_grey_keypoints.csv').is_file()
+
+
+def test_image_without_a_face_is_an_error(run, photos, tmp_path, capsys):
+    assert predict.main(['image', run, str(photos / 'coffee.jpg'),
+                         str(photos / 'astronaut.png'),
+                         '--out', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert 'coffee.jpg: no face found' in err and err.startswith('error: ')
+    # The other photo still gets its keypoints; coffee gets no files.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'astronaut_keypoints.csv', 'astronaut_keypoints.json',
+        'astronaut_keypoints.png']
+
+
+def test_show_writes_the_report(run, capsys):
+    assert predict.main(['show', run]) == 0
+    out = capsys.readouterr().out
+    assert 'validation RMSE' in out and 'mean-keypoint baseline' in out
+    for name in ('faces_valid.png', 'worst16.png', 'keypoint_rmse.png',
+                 'errors.csv', 'errors.md'):
+        assert os.path.isfile(os.path.join(run, name))
+
+
+def test_not_a_run_folder(tmp_path, capsys):
+    assert predict.main(['show', str(tmp_path / 'nothing')]) == 2
+    assert 'no such run folder' in capsys.readouterr().err
+    assert predict.main(['image', str(tmp_path), 'x.jpg']) == 2
+    assert 'not a run folder' in capsys.readouterr().err
