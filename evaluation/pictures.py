@@ -123,8 +123,8 @@ def face_grid(images, y_true, y_pred, path, titles=None, ncols=4,
     _save(fig, path)
 
 
-def worst_faces(images, y_true, y_pred, path, rows=None, n=16):
-    """worst_faces(images, y_true, y_pred, path, rows=None, n=16)
+def worst_faces(images, y_true, y_pred, path, rows=None, n=16, name=None):
+    """worst_faces(images, y_true, y_pred, path, rows=None, n=16, name=None)
 
     The ``n`` faces with the largest per-image RMSE, worst first, as
     :func:`face_grid` (the slides' "predict bad training data for manual
@@ -135,6 +135,8 @@ def worst_faces(images, y_true, y_pred, path, rows=None, n=16):
     rows : sequence of int or None
         A name for each image in the titles (e.g. its row in the run's
         shuffled data); default: its position.
+    name : str or None
+        What the faces are (e.g. the run), for the title.
 
     Returns
     -------
@@ -147,8 +149,8 @@ def worst_faces(images, y_true, y_pred, path, rows=None, n=16):
     titles = ['row %d: %.1f px' % (names[i], errors[i]) for i in order]
     face_grid(np.asarray(images)[order], np.asarray(y_true)[order],
               np.asarray(y_pred)[order], path, titles=titles,
-              suptitle='worst %d by RMSE (o true, x predicted): check '
-              'the labels too' % len(order))
+              suptitle='%sworst %d by RMSE (o true, x predicted): check '
+              'the labels too' % (name + ': ' if name else '', len(order)))
     return order
 
 
@@ -181,7 +183,8 @@ def keypoint_rmse_chart(table, path, title='RMSE per keypoint'):
     ax.set_yticklabels(names, fontsize=7)
     ax.set_xlabel('RMSE (pixels of 96)')
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc='lower right')
+    ax.set_ylim(-0.8, len(names) + 1.6)  # room for the legend on top
+    ax.legend(fontsize=7, loc='upper right', ncol=3)
     fig.tight_layout()
     _save(fig, path)
 

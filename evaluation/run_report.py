@@ -199,7 +199,8 @@ def write_run_report(run_folder, data=None):
               titles=['row %d' % r for r in rows[:shown]],
               suptitle='%s: validation faces (o true, x predicted; red = '
               'subject\'s left, blue = right, green = centre)' % name)
-    worst_faces(images, y_true, y_pred, paths['worst16.png'], rows=rows)
+    worst_faces(images, y_true, y_pred, paths['worst16.png'], rows=rows,
+                name=name)
     keypoint_rmse_chart(table, paths['keypoint_rmse.png'],
                         title='%s: validation RMSE per keypoint (%d faces)'
                         % (name, len(rows)))
