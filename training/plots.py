@@ -2,6 +2,7 @@
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _column(history, name):
@@ -47,6 +48,7 @@ def plot_loss(history, path, title, reference=None, reference_label='study'):
                     color='tab:green', linestyle='--', alpha=0.6,
                     label='valid loss (%s)' % reference_label)
         ax.set_yscale('log')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel('epoch')
         ax.set_ylabel('loss (MSE, targets scaled (y-48)/48)')
         ax.set_title(title)

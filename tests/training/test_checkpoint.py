@@ -118,3 +118,38 @@ def test_resume_needs_a_checkpoint(tmp_path):
 def test_checkpoint_every_must_be_positive():
     with pytest.raises(UserError, match='at least 1'):
         checkpoint.Checkpoint('x', every=0)
+
+
+@pytest.mark.slow
+def test_sigkill_loses_at_most_n_epochs_and_resume_goes_on(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.conftest import REPO
+    folder = str(tmp_path / 'run')
+    command = [sys.executable, 'run_experiment.py']
+    proc = subprocess.Popen(
+        command + ['net1', '--epochs', '5000', '--data', 'synthetic',
+                   '--limit', '200', '--out', folder, '--checkpoint-every', '5'],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 600
+        while checkpoint.find_checkpoint(folder) is None:
+            assert proc.poll() is None and time.time() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = checkpoint.read_history(checkpoint.find_checkpoint(folder))
+    done = len(saved)
+    assert done >= 5 and done % 5 == 0
+    assert not os.path.exists(os.path.join(folder, 'history.csv'))
+    subprocess.run(command + ['--resume', folder, '--epochs', str(done + 3)],
+                   cwd=REPO, check=True, capture_output=True, timeout=600)
+    rows = history(folder)
+    assert [r[0] for r in rows] == list(range(1, done + 4))
+    assert [(r[1], r[2]) for r in rows[:done]] == [
+        (pytest.approx(s['train_loss'], rel=1e-6),
+         pytest.approx(s['valid_loss'], rel=1e-6)) for s in saved]
