@@ -15,6 +15,17 @@ the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
     <run>/valid_predictions.csv  true and predicted keypoints in pixels
     <run>/metrics.json           final losses, RMSE in pixels, baseline
 
+Ctrl-C during training ends nolearn's ``fit`` (which catches
+``KeyboardInterrupt``); the folder is still written, with status
+``interrupted``, the history of the epochs done, and the weights as they were
+at that moment (they may hold part of the unfinished epoch's updates; the
+final checkpoint holds the same, so ``--resume`` goes on from there, not
+bit-for-bit as an uninterrupted run would). After a SIGKILL, ``--resume``
+goes on from the last periodic checkpoint and repeats the uninterrupted run
+exactly (weights, Nesterov velocities, schedules, dropout streams and batch
+generators are restored). Handlers' own memory (``StopOnNonFinite``'s best
+weights) starts afresh on resume.
+
 ``run_experiment.py`` is the command line; ``experiments/`` calls :func:`run`.
 """
 import csv
@@ -50,8 +61,10 @@ HISTORY_COLUMNS = ('epoch', 'train_loss', 'valid_loss', 'train_over_valid',
 STACK = ('Theano', 'Lasagne', 'nolearn', 'numpy', 'scipy', 'pandas',
          'scikit-learn', 'scikit-image', 'matplotlib', 'setuptools')
 
+#: ``manifest.json``'s ``status``: 'running' stays when the process was
+#: killed; 'failed' when training raised (the error is recorded).
 STATUSES = ('running', 'completed', 'interrupted', 'stopped-nonfinite',
-            'stopped-early')
+            'stopped-early', 'failed')
 
 
 # --------------------------------------------------------------- provenance
@@ -413,7 +426,15 @@ def _train(net, X, y, folder, manifest, checkpoint_every, compare_log):
     _write_json(manifest, os.path.join(folder, 'manifest.json'))
     reference = read_history_csv(compare_log) if compare_log else None
 
-    net.fit(X, y, epochs=remaining)  # nolearn's fit returns on Ctrl-C
+    try:
+        net.fit(X, y, epochs=remaining)  # nolearn's fit returns on Ctrl-C
+    except Exception as e:
+        # A crash keeps the last checkpoint; the manifest says what happened.
+        manifest.update(status='failed', ended=_now(),
+                        error='%s: %s' % (type(e).__name__, e),
+                        epochs_run=len(net.train_history_))
+        _write_json(manifest, os.path.join(folder, 'manifest.json'))
+        raise
 
     status = 'completed' if finished.called else 'interrupted'
     status = _stop_status(net) or status

@@ -209,3 +209,29 @@ def test_fast_parameter_count_matches_the_built_nets():
     for name in ('net1', 'net6', 'net6lp', 'net6rp'):
         assert runner.count_params_fast(name) == \
             nets.count_params(nets.build_net(name))
+
+
+def test_a_crash_in_training_is_recorded_and_raised(tmp_path, monkeypatch):
+    class Broken(runner.Checkpoint):
+        def __call__(self, nn, train_history):
+            raise RuntimeError('disk on fire')
+    monkeypatch.setattr(runner, 'Checkpoint', Broken)
+    with pytest.raises(RuntimeError, match='disk on fire'):
+        tiny_run(tmp_path / 'run')
+    manifest = json.load(open(str(tmp_path / 'run' / 'manifest.json')))
+    assert manifest['status'] == 'failed'
+    assert manifest['error'] == 'RuntimeError: disk on fire'
+
+
+def test_compare_log_is_drawn_and_checked(tmp_path, folder):
+    import matplotlib.image
+    log = os.path.join(folder, 'history.csv')
+    with_log = tiny_run(tmp_path / 'with', compare_log=log)
+    plain = matplotlib.image.imread(os.path.join(folder, 'loss.png'))
+    drawn = matplotlib.image.imread(os.path.join(with_log, 'loss.png'))
+    assert plain.shape == drawn.shape and not np.array_equal(plain, drawn)
+    bad = tmp_path / 'bad.csv'
+    bad.write_text('epoch,loss\n1,x\n')
+    with pytest.raises(UserError, match='not a readable history CSV'):
+        tiny_run(tmp_path / 'bad', compare_log=str(bad))
+    assert not os.path.exists(str(tmp_path / 'bad'))
