@@ -137,7 +137,8 @@ def show_table(name):
 def main(argv=None):
     """main(argv=None)
 
-    Run the command line; returns the exit status (0; 2 for a user error).
+    Run the command line; returns the exit status (0; 1 when a row did not
+    finish; 2 for a user error; 130 for Ctrl-C outside training).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
@@ -172,6 +173,10 @@ def main(argv=None):
     except UserError as e:
         print('error: %s' % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print('interrupted; run the same command again to resume',
+              file=sys.stderr)
+        return 130
     return 0
 
 

@@ -251,7 +251,10 @@ def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
     folder = os.path.join(table_dir(results_dir, table_name), row_name)
     status = row_status(folder)
     command = ['python', '-m', 'experiments', 'run', table_name,
-               '--rows', row_name, '--epochs-scale', repr(epochs_scale)]
+               '--rows', row_name, '--epochs-scale', repr(epochs_scale),
+               '--data', str(data), '--seed', str(seed)]
+    if limit is not None:
+        command += ['--limit', str(limit)]
     if status in FINISHED_STATUSES:
         log('%s/%s: %s, not run again' % (table_name, row_name, status))
         return status
