@@ -133,11 +133,23 @@ def _now():
     return datetime.datetime.now().astimezone().isoformat(timespec='seconds')
 
 
+def _finite_or_none(value):
+    """NaN and infinities as None (strict JSON has no NaN), recursively."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
+
+
 def _write_json(obj, path):
     """Write JSON atomically (a reader never sees half a file)."""
     tmp = '%s.tmp-%d' % (path, os.getpid())
     with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=2, sort_keys=False, default=_json_default)
+        json.dump(_finite_or_none(obj), f, indent=2, allow_nan=False,
+                  default=_json_default)
         f.write('\n')
     os.replace(tmp, path)
 
@@ -460,6 +472,7 @@ def _train(net, X, y, folder, manifest, checkpoint_every, compare_log):
                     'seconds_per_epoch_median': seconds_per_epoch,
                     'status': status}, **metrics)
     _write_json(metrics, os.path.join(folder, 'metrics.json'))
+    manifest.pop('error', None)  # from an earlier session that failed
     manifest.update(status=status, ended=_now(), epochs_run=len(history),
                     seconds_per_epoch=seconds_per_epoch)
     manifest.setdefault('sessions', []).append(

@@ -177,6 +177,10 @@ def test_non_finite_loss_is_reported_as_such(tmp_path):
     manifest = json.load(open(os.path.join(folder, 'manifest.json')))
     assert manifest['status'] == 'stopped-nonfinite'
     assert manifest['epochs_run'] < 5
+    with open(os.path.join(folder, 'metrics.json')) as f:
+        metrics = json.load(f, parse_constant=lambda c: pytest.fail(
+            'metrics.json holds %s: not strict JSON' % c))
+    assert metrics['status'] == 'stopped-nonfinite'
 
 
 @pytest.mark.parametrize('kwargs, message', [
