@@ -22,6 +22,7 @@ same arithmetic on contiguous planes, one OpenMP thread per block of
 ``downsample.max_pool_2d`` that uses these ops exactly where they are
 equivalent and ``pool.pool_2d`` everywhere else.
 """
+import compat  # noqa: F401  (before theano)
 import numpy as np
 from theano import gof, tensor
 from theano.gradient import grad_not_implemented
