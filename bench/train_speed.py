@@ -7,7 +7,7 @@ memory; the median over repeats, as a table and as JSON, with the machine,
 the load average, the Theano flags and the library versions.
 
     python bench/train_speed.py [--nets net1,net6,cnet_nplfxl] [--epochs 3]
-                                [--repeats 2] [--pool default|theano|fastops]
+                                [--repeats 2] [--ops default|theano|fastops]
                                 [--theano-flags FLAGS] [--json out.json]
 
 Every measurement runs in a fresh Python process (Theano reads its flags
@@ -34,7 +34,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_IMAGES = 2140  # 1712 training + 428 validation, as in the study
 DEFAULT_NETS = ('net1', 'net6', 'cnet_nplfxl')
-POOLS = ('default', 'theano', 'fastops')
+OPS = ('default', 'theano', 'fastops')
 
 
 def load_average():
@@ -63,23 +63,30 @@ def machine():
             'python': platform.python_version(), 'platform': platform.platform()}
 
 
-def use_pool(kind):
-    """use_pool(kind)
+def use_ops(kind):
+    """use_ops(kind)
 
-    Make Lasagne's ``downsample.max_pool_2d`` Theano's ``pool.pool_2d``
-    (``'theano'``), :func:`fastops.pool.max_pool_2d` (``'fastops'``) or
-    leave what compat chose (``'default'``). In this process only.
+    ``'theano'``: Lasagne's ``downsample.max_pool_2d`` is Theano's
+    ``pool.pool_2d`` and dropout draws come from Theano's ``mrg_uniform``;
+    ``'fastops'``: :func:`fastops.pool.max_pool_2d` and
+    :class:`fastops.rng.ParallelMRGUniform`; ``'default'``: whatever compat
+    chose. In this process only.
     """
     from theano.tensor.signal import downsample, pool
     if kind == 'fastops':
+        import fastops.rng
         from fastops.pool import max_pool_2d
         downsample.max_pool_2d = max_pool_2d
+        fastops.rng.register()
     elif kind == 'theano':
         def max_pool_2d(input, ds, ignore_border=None, st=None,
                         padding=(0, 0), mode='max'):
             return pool.pool_2d(input, ws=ds, ignore_border=ignore_border,
                                 stride=st, pad=padding, mode=mode)
         downsample.max_pool_2d = max_pool_2d
+        from theano.compile import optdb
+        if 'fastops_parallel_mrg' in optdb.__db__:
+            optdb.remove_tags('fastops_parallel_mrg', 'fast_run')
 
 
 def random_data(net_name, n=N_IMAGES, seed=0):
@@ -104,7 +111,7 @@ def worker(args):
     import compat  # noqa: F401  (before theano)
     import numpy as np
     import theano
-    use_pool(args.pool)
+    use_ops(args.ops)
     import nets
 
     X, y = random_data(args.net)
@@ -137,7 +144,7 @@ def worker(args):
     net.predict(X)
     predict_s = time.perf_counter() - start
     result = {
-        'net': args.net, 'pool': args.pool, 'compile_s': compile_s,
+        'net': args.net, 'ops': args.ops, 'compile_s': compile_s,
         'train_epoch_s': times['train'], 'valid_s': times['valid'],
         'predict_images_per_s': len(X) / predict_s,
         'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.,
@@ -156,7 +163,7 @@ def worker(args):
     print('RESULT ' + json.dumps(result), flush=True)
 
 
-def run_worker(net, epochs, pool, compiledir, theano_flags):
+def run_worker(net, epochs, ops, compiledir, theano_flags):
     """Run :func:`worker` in a fresh process and return its result dict."""
     env = dict(os.environ)
     flags = ['base_compiledir=' + compiledir]
@@ -167,7 +174,7 @@ def run_worker(net, epochs, pool, compiledir, theano_flags):
     env.setdefault('PYTHONWARNINGS', 'ignore')
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), '--worker', net,
-         '--epochs', str(epochs), '--pool', pool],
+         '--epochs', str(epochs), '--ops', ops],
         env=env, capture_output=True, text=True, cwd=REPO)
     for line in out.stdout.splitlines():
         if line.startswith('RESULT '):
@@ -216,8 +223,9 @@ def main(argv=None):
                         help='epochs per process; the first is not counted')
     parser.add_argument('--repeats', type=int, default=2,
                         help='processes per net with a warm cache (>= 0)')
-    parser.add_argument('--pool', choices=POOLS, default='default',
-                        help="max pooling: compat's choice, Theano's, fastops'")
+    parser.add_argument('--ops', choices=OPS, default='default',
+                        help="max pooling and dropout draws: compat's choice, "
+                             "Theano's own, or fastops'")
     parser.add_argument('--theano-flags', default='',
                         help='extra THEANO_FLAGS for every process')
     parser.add_argument('--json', help='also write the results here')
@@ -233,9 +241,9 @@ def main(argv=None):
     for net in [n.strip() for n in args.nets.split(',') if n.strip()]:
         compiledir = tempfile.mkdtemp(prefix='bench-theano-')
         try:
-            cold = run_worker(net, args.epochs, args.pool, compiledir,
+            cold = run_worker(net, args.epochs, args.ops, compiledir,
                               args.theano_flags)
-            warm = [run_worker(net, args.epochs, args.pool, compiledir,
+            warm = [run_worker(net, args.epochs, args.ops, compiledir,
                                args.theano_flags)
                     for _ in range(args.repeats)]
         finally:
@@ -245,7 +253,7 @@ def main(argv=None):
         print_table(rows[-1:])
         sys.stdout.flush()
     first = raw[0]
-    report = {'machine': machine(), 'pool': args.pool,
+    report = {'machine': machine(), 'ops': args.ops,
               'theano_flags': first['theano_flags'],
               'omp_num_threads': first['omp_num_threads'],
               'config': first['config'], 'blas_ldflags': first['blas_ldflags'],
