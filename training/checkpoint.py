@@ -51,17 +51,28 @@ def rng_states(net):
     return rngs
 
 
+def _state_variables(net):
+    """``[(index, shared variable)]`` of the training function's shared
+    variables that are not the net's parameters (velocities, schedule
+    values, random streams), indexed by their place in ``get_shared()``."""
+    params = set(net.get_all_params())
+    return [(index, var) for index, var in
+            enumerate(net.train_iter_.get_shared()) if var not in params]
+
+
 def training_state_arrays(net):
     """training_state_arrays(net)
 
     Arrays that, with the history, let training go on exactly where it
     stopped: ``shared.<i>`` for the i-th shared variable of the compiled
-    training function (``net.train_iter_.get_shared()``) and
+    training function (``net.train_iter_.get_shared()``) that is not a
+    parameter (those are in ``weights.npz``; a 100M-parameter net would
+    otherwise write them twice) and
     ``rng.<name>.keys`` / ``rng.<name>.scalars`` for each generator of
     :func:`rng_states`.
     """
     arrays = {}
-    for index, var in enumerate(net.train_iter_.get_shared()):
+    for index, var in _state_variables(net):
         arrays['shared.%d' % index] = np.asarray(var.get_value())
     for name, rng in rng_states(net).items():
         kind, keys, pos, has_gauss, cached = rng.get_state()
@@ -82,13 +93,14 @@ def restore_training_state(net, arrays, where='checkpoint'):
     UserError
         When the saved state does not fit the net (another net or options).
     """
-    shared = net.train_iter_.get_shared()
+    shared = dict(_state_variables(net))
     saved = sorted((k for k in arrays if k.startswith('shared.')),
                    key=lambda k: int(k.split('.')[1]))
-    if len(saved) != len(shared):
+    if [int(k.split('.')[1]) for k in saved] != sorted(shared):
         raise UserError('%s holds %d training variables, the net has %d: it '
                         'was written for another net or other options'
                         % (where, len(saved), len(shared)))
+    shared = [shared[int(k.split('.')[1])] for k in saved]
     for key, var in zip(saved, shared):
         shape = np.shape(var.get_value(borrow=True))
         if arrays[key].shape != shape:
