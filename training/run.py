@@ -318,21 +318,23 @@ def read_history_csv(path):
         raise UserError('%s is not a readable history CSV (%s)' % (path, e))
 
 
-def write_valid_predictions(path, rows, y_true, y_pred):
-    """write_valid_predictions(path, rows, y_true, y_pred)
+def write_valid_predictions(path, rows, image_ids, y_true, y_pred):
+    """write_valid_predictions(path, rows, image_ids, y_true, y_pred)
 
-    ``valid_predictions.csv``: ``row`` (index in the shuffled order), the 30
-    true keypoints in pixels under Kaggle's column names, then the predicted
-    ones as ``<column>_pred``.
+    ``valid_predictions.csv``: ``row`` (index in the shuffled order),
+    ``image_id`` (the face's 1-based data row in the file), the 30 true
+    keypoints in pixels under Kaggle's column names, then the predicted ones
+    as ``<column>_pred``.
     """
     from data_prep.keypoints import KEYPOINT_COLUMNS
-    header = (['row'] + list(KEYPOINT_COLUMNS)
+    header = (['row', 'image_id'] + list(KEYPOINT_COLUMNS)
               + ['%s_pred' % c for c in KEYPOINT_COLUMNS])
     with open(path, 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(header)
-        for index, true, pred in zip(rows, y_true, y_pred):
-            writer.writerow([int(index)] + ['%.4f' % v for v in true]
+        for index, image_id, true, pred in zip(rows, image_ids, y_true, y_pred):
+            writer.writerow([int(index), int(image_id)]
+                            + ['%.4f' % v for v in true]
                             + ['%.4f' % v for v in pred])
 
 
@@ -425,7 +427,8 @@ def build(net_name, seed, epochs=None, batch_size=None, net_overrides=None):
     return net
 
 
-def _train(net, X, y, folder, manifest, checkpoint_every, compare_log):
+def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
+           compare_log):
     """Fit, then write every file of the run folder. Returns the manifest."""
     import nets
     finished = _Finished()
@@ -462,7 +465,7 @@ def _train(net, X, y, folder, manifest, checkpoint_every, compare_log):
     rows = validation_rows(net, X, y)
     metrics, y_true_px, y_pred_px = evaluate(net, X, y, rows)
     write_valid_predictions(os.path.join(folder, 'valid_predictions.csv'),
-                            rows, y_true_px, y_pred_px)
+                            rows, image_ids[rows], y_true_px, y_pred_px)
     durations = [float(row['dur']) for row in history[done_before:]]
     seconds_per_epoch = float(np.median(durations)) if durations else None
     last = history[-1] if history else {}
@@ -573,7 +576,8 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         'packages': package_versions(), 'theano': theano_settings(),
         'git': git_state(),
     }
-    _train(net, X, y, folder, manifest, checkpoint_every, compare_log)
+    _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
+           checkpoint_every, compare_log)
     return folder
 
 
@@ -659,8 +663,8 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
                     last_command=command if command is not None else list(sys.argv),
                     packages=package_versions(), theano=theano_settings(),
                     git=git_state())
-    _train(net, X, y, folder, manifest, manifest['checkpoint_every'],
-           compare_log)
+    _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
+           manifest['checkpoint_every'], compare_log)
     return folder
 
 

@@ -35,7 +35,7 @@ def data():
     from data_prep.dataset import load_dataset
     dataset = load_dataset('synthetic', labels='complete', shuffle_seed=42,
                            n_synthetic=LIMIT)
-    return dataset.X[:LIMIT], dataset.y[:LIMIT]
+    return dataset.X[:LIMIT], dataset.y[:LIMIT], dataset.image_ids[:LIMIT]
 
 
 def test_run_folder_holds_every_file(folder):
@@ -73,10 +73,11 @@ def test_valid_predictions_are_the_first_fifth_in_pixels(folder, data):
     from data_prep.keypoints import KEYPOINT_COLUMNS
     rows = read_csv(os.path.join(folder, 'valid_predictions.csv'))
     assert len(rows) == LIMIT // 5  # TrainSplit(eval_size=0.2): first 20%
-    assert list(rows[0]) == (['row'] + list(KEYPOINT_COLUMNS)
+    assert list(rows[0]) == (['row', 'image_id'] + list(KEYPOINT_COLUMNS)
                              + ['%s_pred' % c for c in KEYPOINT_COLUMNS])
     assert [int(r['row']) for r in rows] == list(range(LIMIT // 5))
-    _, y = data
+    _, y, image_ids = data
+    assert [int(r['image_id']) for r in rows] == list(image_ids[:LIMIT // 5])
     true_px = np.array([[float(r[c]) for c in KEYPOINT_COLUMNS] for r in rows])
     np.testing.assert_allclose(true_px, y[:LIMIT // 5] * 48 + 48, atol=1e-3)
     pred_px = np.array([[float(r[c + '_pred']) for c in KEYPOINT_COLUMNS]
@@ -99,7 +100,7 @@ def test_metrics_agree_with_predictions_and_history(folder, data):
         np.sqrt(np.mean(err ** 2)), rel=1e-3)
     assert metrics['valid_rmse_px'] == pytest.approx(
         np.sqrt(metrics['valid_mse']) * 48)
-    _, y = data
+    _, y, _ = data
     n_valid = LIMIT // 5
     baseline = np.sqrt(np.mean((y[n_valid:].mean(axis=0) - y[:n_valid]) ** 2)) * 48
     assert metrics['baseline_rmse_px'] == pytest.approx(baseline, rel=1e-5)
