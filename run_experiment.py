@@ -26,6 +26,11 @@ checkpoint/. Ctrl-C stops training and still writes the folder (status
 interrupted); --resume continues it."""
 
 
+#: Options a resumed run takes from its manifest.json, not the command line.
+RUN_OPTIONS = ('--preprocess', '--labels', '--seed', '--out', '--limit',
+               '--batch-size', '--checkpoint-every')
+
+
 def parser():
     """parser()
 
@@ -96,6 +101,13 @@ def main(argv=None):
             if args.net:
                 raise UserError('--resume takes the net from the run folder; '
                                 'leave out NET (%s)' % args.net)
+            fixed = [option for option in RUN_OPTIONS
+                     if any(arg == option or arg.startswith(option + '=')
+                            for arg in argv)]
+            if fixed:
+                raise UserError('--resume keeps the run\'s own %s (see its '
+                                'manifest.json); leave %s out'
+                                % (', '.join(fixed), ', '.join(fixed)))
             folder = runner.resume(args.resume, epochs=args.epochs,
                                    compare_log=args.compare_log,
                                    command=command, data=args.data)

@@ -79,6 +79,11 @@ def test_resume_of_a_folder_without_run(tmp_path, capsys):
     assert code == 2 and 'not a run folder' in err
 
 
+def test_resume_refuses_options_the_run_fixed(tmp_path, capsys):
+    code, out, err = main(['--resume', str(tmp_path), '--seed', '3'], capsys)
+    assert code == 2 and "keeps the run's own --seed" in err
+
+
 def test_no_net_and_no_resume(capsys):
     code, out, err = main([], capsys)
     assert code == 2 and '--list' in err
