@@ -68,6 +68,7 @@ upload_log() { aws s3 cp --only-show-errors "$LOG" "$KFKD_S3_RUN/ec2/bootstrap.l
 # Uploads the run folder whenever its checkpoint changes, and at once on a
 # spot interruption notice (IMDSv2: token first, then the notice).
 watch_run() {
+  set +e                                # a failed poll must not end the watcher
   local last='' now token action noticed=0
   while sleep "$KFKD_POLL_SECONDS"; do
     now=$(find "$RUN_DIR/checkpoint" -type f -printf '%T@ %s %p\n' 2>/dev/null | sort | tail -n 1)
@@ -157,7 +158,8 @@ else
 fi
 "$PY" -m pip install -q -r "$SRC/requirements.txt" \
   || fail "pip install -r requirements.txt failed"
-export THEANO_FLAGS="device=$DEVICE,floatX=float32,base_compiledir=$WORKDIR/theano${FLAGS:+,$FLAGS}"
+# KFKD_THEANO_FLAGS (optional) come last, so they win.
+export THEANO_FLAGS="device=$DEVICE,floatX=float32,base_compiledir=$WORKDIR/theano${FLAGS:+,$FLAGS}${KFKD_THEANO_FLAGS:+,$KFKD_THEANO_FLAGS}"
 say "THEANO_FLAGS=$THEANO_FLAGS"
 
 step "device check"

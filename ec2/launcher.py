@@ -966,6 +966,8 @@ def build_parser():
     resume_cmd = commands.add_parser('resume', parents=[common, launch],
                                      help='relaunch a run; it resumes from its last checkpoint')
     resume_cmd.add_argument('run')
+    resume_cmd.add_argument('--epochs', type=int,
+                            help='raise the total number of epochs of the run')
     for name, text in (('status', 'instances and progress'),
                        ('fetch', 'download the run folder'),
                        ('terminate', "remove the run's instance and resources")):
@@ -1015,7 +1017,7 @@ def run_command(options, out=None):
         launch = load_launch(api, options.run, options.bucket, options.prefix)
         terminate(api, options.run, out=out)   # leftovers of the interrupted attempt
         options.net, options.run_id, options.resume = launch['net'], options.run, True
-        options.epochs = launch.get('epochs')
+        options.epochs = options.epochs or launch.get('epochs')
         options.preprocess, options.seed = None, None
         options.run_args = launch['run_args']
         options.data = 'synthetic' if launch['data_source'] == 'synthetic' else 's3'
