@@ -286,7 +286,7 @@ def estimate_cost(region, instance_type, spot, epochs, sec_per_epoch,
 
     >>> c = estimate_cost('us-east-1', 'g4dn.xlarge', False, 1000, 3.6)
     >>> round(c['hours'], 2), round(c['usd'], 3)
-    (1.25, 0.658)
+    (1.25, 0.657)
     """
     if price_per_hour is not None:
         usd_per_hour, source = float(price_per_hour), 'given with --price-per-hour'
@@ -582,6 +582,9 @@ def start(api, options, out=None):
     if api.dry_run:
         out.write('--- user-data (%d bytes) ---\n%s--- end of user-data ---\n'
                   % (len(user_data.encode('utf-8')), user_data))
+    if not options.resume and _s3_exists(api, options.bucket, layout['launch']):
+        raise UserError('run %s exists already (launched within the same second?): '
+                        'launch again' % run_id)
     created = []
     try:
         if not options.resume or not _s3_exists(api, options.bucket, layout['code']):

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -214,9 +215,8 @@ def test_status_fetch_and_cleanup_twice(aws, capsys, tmp_path):
 def test_terminate_removes_one_run_only(aws, capsys):
     put_data(aws)
     first = run_id_of(launch(capsys, *start_argv())[1])
+    time.sleep(1.01)   # run ids have whole seconds
     second = run_id_of(launch(capsys, *start_argv('--', '--limit', '9'))[1])
-    if first == second:   # launched within the same second
-        pytest.skip('both runs got the same id')
     status, out, err = launch(capsys, 'terminate', first)
     assert status == 0, err
     assert live(our_instances(aws, first)) == []
@@ -225,6 +225,16 @@ def test_terminate_removes_one_run_only(aws, capsys):
     assert roles == ['kfkd-' + second] and profiles == ['kfkd-' + second]
     assert [g['GroupName'] for g in our_groups(aws)] == ['kfkd-' + second]
     assert launch(capsys, 'terminate', first)[1].strip() == 'nothing to remove for run ' + first
+
+
+def test_a_second_launch_with_the_same_run_id_leaves_the_first_alone(aws, capsys, monkeypatch):
+    put_data(aws)
+    monkeypatch.setattr(launcher, 'new_run_id', lambda net: 'net6-20260101-000000')
+    assert launch(capsys, *start_argv())[0] == 0
+    status, out, err = launch(capsys, *start_argv())
+    assert status == 2 and 'run net6-20260101-000000 exists already' in err
+    assert len(live(our_instances(aws, 'net6-20260101-000000'))) == 1
+    assert our_iam(aws) == (['kfkd-net6-20260101-000000'], ['kfkd-net6-20260101-000000'])
 
 
 def test_fetch_of_a_run_with_nothing_uploaded_says_so(aws, capsys, tmp_path):
@@ -424,3 +434,9 @@ def test_launch_script_runs_the_launcher():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("error: instance type 'bad' is not of the form")
+
+
+def test_docstring_examples():
+    import doctest
+    result = doctest.testmod(launcher)
+    assert result.attempted >= 5 and result.failed == 0
