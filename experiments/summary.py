@@ -260,8 +260,10 @@ def write_table(table_name, results_dir):
     plot_valid_curves([(r['label'], r['history'], r['study'])
                        for r in results], os.path.join(folder, 'curves.png'),
                       '%s: validation loss per epoch' % table.title)
-    pictures = [('curves.png', 'Validation loss of every row (log scale); '
-                 'dashed: the study\'s own log of that row')]
+    caption = 'Validation loss of every row (log scale)'
+    if any(r['study'] for r in results):
+        caption += '; dashed: the study\'s own log of that row'
+    pictures = [('curves.png', caption)]
     pictures += _pictures(table_name, results, folder)
 
     lines = ['# %s (`%s`)' % (table.title, table_name), '',
