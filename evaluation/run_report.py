@@ -145,8 +145,8 @@ def errors_markdown(table, title):
     return '\n'.join(lines) + '\n'
 
 
-def write_run_report(run_folder, data=None):
-    """write_run_report(run_folder, data=None)
+def write_run_report(run_folder, data=None, loaded=None):
+    """write_run_report(run_folder, data=None, loaded=None)
 
     Write the pictures and the error table of a run into its folder (see
     the module's doc).
@@ -157,6 +157,10 @@ def write_run_report(run_folder, data=None):
         A folder written by ``training/run.py``.
     data : str or None
         Where the run's data is now, when it moved.
+    loaded : (X, y_px) or None
+        The run's data as :func:`load_run_data` returns it, when the caller
+        holds it already (``training/run.py`` at the end of a run); None
+        reloads it.
 
     Returns
     -------
@@ -174,7 +178,7 @@ def write_run_report(run_folder, data=None):
     manifest = read_manifest(run_folder)
     rows, y_true, y_pred = read_valid_predictions(
         os.path.join(run_folder, 'valid_predictions.csv'))
-    X, y_px = load_run_data(manifest, data)
+    X, y_px = loaded if loaded is not None else load_run_data(manifest, data)
     if rows.min() < 0 or rows.max() >= len(X):
         raise UserError('%s/valid_predictions.csv names row %d; the data has '
                         '%d rows' % (run_folder, rows.max(), len(X)))

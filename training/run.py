@@ -14,6 +14,8 @@ the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
     <run>/loss.png               training.plots.plot_loss
     <run>/valid_predictions.csv  true and predicted keypoints in pixels
     <run>/metrics.json           final losses, RMSE in pixels, baseline
+    <run>/faces_valid.png, worst16.png, keypoint_rmse.png, errors.csv/.md
+                                 evaluation.run_report.write_run_report
 
 Ctrl-C during training ends nolearn's ``fit`` (which catches
 ``KeyboardInterrupt``); the folder is still written, with status
@@ -46,6 +48,8 @@ from training.checkpoint import (Checkpoint, find_checkpoint, read_history,
                                  restore_checkpoint, write_checkpoint)
 from training.plots import plot_loss
 from training.weights import save_weights
+from data_prep.scaling import unscale_targets
+from evaluation.run_report import write_run_report
 
 #: The study shuffled the rows once with ``random_state=42`` (Nouri's
 #: tutorial); the split never depends on ``--seed``.
@@ -352,14 +356,15 @@ def evaluate(net, X, y, valid_rows):
     y_valid_px, y_pred_px : ndarray
         True and predicted keypoints of the validation rows, in pixels.
     """
-    from data_prep.scaling import unscale_targets
+    from evaluation.metrics import mean_keypoints, overall_rmse
     valid = np.zeros(len(y), dtype=bool)
     valid[valid_rows] = True
     y_valid, y_train = y[valid], y[~valid]
     y_pred = net.predict(X[valid])
-    mse = float(np.mean((y_pred.astype(np.float64) - y_valid) ** 2))
-    baseline = float(np.mean((y_train.mean(axis=0, dtype=np.float64)
-                              - y_valid) ** 2))
+    # Scaled units, as nolearn logs the loss: MSE = (RMSE in px / 48) ** 2.
+    mse = overall_rmse(y_valid, y_pred) ** 2
+    baseline = overall_rmse(y_valid, np.broadcast_to(mean_keypoints(y_train),
+                                                     y_valid.shape)) ** 2
     metrics = {'valid_mse': mse,
                'valid_rmse_px': float(np.sqrt(mse) * 48),
                'baseline_mse': baseline,
@@ -475,6 +480,8 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
                     'seconds_per_epoch_median': seconds_per_epoch,
                     'status': status}, **metrics)
     _write_json(metrics, os.path.join(folder, 'metrics.json'))
+    write_run_report(folder, loaded=(X.reshape(-1, 1, 96, 96),
+                                     unscale_targets(y.astype(np.float64))))
     manifest.pop('error', None)  # from an earlier session that failed
     manifest.update(status=status, ended=_now(), epochs_run=len(history),
                     seconds_per_epoch=seconds_per_epoch)

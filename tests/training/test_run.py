@@ -40,8 +40,20 @@ def data():
 
 def test_run_folder_holds_every_file(folder):
     assert sorted(os.listdir(folder)) == [
-        'checkpoint', 'history.csv', 'loss.png', 'manifest.json',
-        'metrics.json', 'valid_predictions.csv', 'weights.npz']
+        'checkpoint', 'errors.csv', 'errors.md', 'faces_valid.png',
+        'history.csv', 'keypoint_rmse.png', 'loss.png', 'manifest.json',
+        'metrics.json', 'valid_predictions.csv', 'weights.npz', 'worst16.png']
+
+
+def test_run_report_agrees_with_metrics(folder):
+    import pandas as pd
+    errors = pd.read_csv(os.path.join(folder, 'errors.csv'), index_col=0)
+    with open(os.path.join(folder, 'metrics.json')) as f:
+        metrics = json.load(f)
+    assert errors.loc['overall', 'rmse_px'] == pytest.approx(
+        metrics['valid_rmse_px'], abs=1e-3)
+    assert errors.loc['overall', 'baseline_rmse_px'] == pytest.approx(
+        metrics['baseline_rmse_px'], abs=1e-3)
 
 
 def test_history_csv_has_the_study_logs_columns(folder):
