@@ -37,6 +37,7 @@ else
   LOG=/var/log/kfkd-bootstrap.log
 fi
 if [ -n "$KFKD_REGION" ]; then export AWS_DEFAULT_REGION=$KFKD_REGION; fi
+export HOME=${HOME:-/root}                # cloud-init may run user-data without one
 
 mkdir -p "$WORKDIR"
 exec > >(tee -a "$LOG") 2>&1

@@ -2,14 +2,12 @@
 points boto3 and the AWS CLI at it with fake credentials (never a real account,
 never the instance metadata address)."""
 import logging
-import os
 import urllib.request
 
 import pytest
 
-BUCKET = 'kfkd-test-bucket'
-AMI_PARAMETER = '/kfkd-test/ami-id'
-REGION = 'us-east-1'
+from ec2_moto import AMI_PARAMETER, BUCKET, REGION, fake_aws_env
+
 _IMAGE = []
 
 
@@ -22,20 +20,6 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     yield 'http://%s:%d' % (host, port)
     server.stop()
-
-
-def fake_aws_env(monkeypatch, tmp_path, endpoint):
-    """Point every AWS client at ``endpoint`` with fake credentials."""
-    for key in list(os.environ):
-        if key.startswith('AWS_') or key.startswith('KFKD_'):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv('AWS_ACCESS_KEY_ID', 'testing')
-    monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', 'testing-secret-key-never-in-user-data')
-    monkeypatch.setenv('AWS_DEFAULT_REGION', REGION)
-    monkeypatch.setenv('AWS_ENDPOINT_URL', endpoint)
-    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
-    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', str(tmp_path / 'no-credentials'))
-    monkeypatch.setenv('AWS_CONFIG_FILE', str(tmp_path / 'no-config'))
 
 
 @pytest.fixture

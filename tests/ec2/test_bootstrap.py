@@ -18,7 +18,7 @@ import threading
 
 import pytest
 
-from conftest import AMI_PARAMETER, BUCKET, REGION
+from ec2_moto import AMI_PARAMETER, BUCKET, REGION
 from ec2 import launcher
 from tests.conftest import REPO
 

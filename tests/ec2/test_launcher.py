@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import AMI_PARAMETER, BUCKET, REGION, fake_aws_env
+from ec2_moto import AMI_PARAMETER, BUCKET, REGION, fake_aws_env
 from ec2 import launcher
 from tests.conftest import REPO, shared_path
 
