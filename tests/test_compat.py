@@ -32,8 +32,46 @@ def test_flag_defaults_are_used_without_user_flags():
     flags = compat.configure_theano_flags(env, openblas=True)
     assert flags.split(',') == [
         'floatX=float32', 'base_compiledir=%s' % compat.THEANO_CACHE,
-        'blas.ldflags=-lopenblas', 'openmp=True']
+        'blas.ldflags=-lopenblas', 'openmp=True', 'allow_gc=False']
     assert env['OMP_NUM_THREADS'] == str(os.cpu_count())
+
+
+def test_allow_gc_false_is_the_default_and_the_user_can_turn_it_back_on():
+    env = {'THEANORC': '/nonexistent'}
+    assert 'allow_gc=False' in compat.configure_theano_flags(env, openblas=False)
+    env = {'THEANO_FLAGS': 'allow_gc=True', 'THEANORC': '/nonexistent'}
+    flags = compat.configure_theano_flags(env, openblas=True)
+    assert 'allow_gc=False' not in flags and flags.endswith('allow_gc=True')
+    assert theano.config.allow_gc is False
+
+
+def test_keeping_buffers_between_calls_trains_to_the_same_losses():
+    # allow_gc=False is Theano's 'cvm_nogc' linker; 'cvm' frees buffers.
+    import lasagne
+    from lasagne import layers
+
+    def losses(linker):
+        lasagne.random.set_rng(np.random.RandomState(3))
+        x, y = T.tensor4('x'), T.matrix('y')
+        net = layers.InputLayer((None, 1, 12, 12), x)
+        net = layers.Conv2DLayer(net, 4, (3, 3))
+        net = layers.MaxPool2DLayer(net, (2, 2))
+        net = layers.DropoutLayer(net, 0.2)
+        net = layers.DenseLayer(net, 5, nonlinearity=None)
+        loss = T.mean((layers.get_output(net) - y) ** 2)
+        params = layers.get_all_params(net, trainable=True)
+        step = theano.function(
+            [x, y], loss, mode=theano.compile.Mode(linker=linker),
+            updates=lasagne.updates.nesterov_momentum(loss, params, 0.05, 0.9))
+        rng = np.random.RandomState(0)
+        X = rng.rand(24, 1, 12, 12).astype('float32')
+        Y = (rng.rand(24, 5) - 0.5).astype('float32')
+        return [float(np.mean([step(X[i:i + 8], Y[i:i + 8])
+                               for i in range(0, 24, 8)])) for _ in range(3)]
+
+    kept, freed = losses('cvm_nogc'), losses('cvm')
+    assert kept[-1] < kept[0]
+    np.testing.assert_allclose(kept, freed, rtol=1e-6)
 
 
 def test_user_theano_flags_win():
