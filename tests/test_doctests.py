@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import REPO
 
-PACKAGES = ('data_prep', 'nets', 'training', 'evaluation', 'experiments')
+PACKAGES = ('data_prep', 'nets', 'training', 'evaluation', 'experiments',
+            'fastops')
 
 
 def project_modules():
