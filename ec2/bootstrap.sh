@@ -79,7 +79,7 @@ watch_run() {
       say "checkpoint changed: uploading"
       upload_run
     fi
-    [ -n "$KFKD_IMDS" ] && [ "$noticed" = 0 ] || continue
+    if [ -z "$KFKD_IMDS" ] || [ "$noticed" != 0 ]; then continue; fi
     token=$(curl -fsS -m 2 -X PUT "$KFKD_IMDS/latest/api/token" \
       -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' 2>/dev/null) || continue
     if action=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" \
