@@ -55,24 +55,10 @@ def net_overrides(row):
     """net_overrides(row)
 
     The ``NeuralNet`` keywords ``training.run.run`` gets for ``row``: the
-    row's own, plus
-
-    * a dropout layer between net1's hidden and output layers when the row
-      sets ``dropout_p`` on net1 (the registry has no net1 with dropout;
-      net1's ``layers`` keyword is replaced),
-    * a :class:`experiments.augmented_split.DCTAugmentedSplit` as
-      ``train_split`` when the row augments its training split.
+    row's own, plus a :class:`experiments.augmented_split.DCTAugmentedSplit`
+    as ``train_split`` when the row augments its training split.
     """
     overrides = dict(row.overrides)
-    if row.net == 'net1' and 'dropout_p' in overrides:
-        import compat  # noqa: F401  (before lasagne)
-        from lasagne import layers
-        overrides['layers'] = [
-            ('input', layers.InputLayer),
-            ('hidden', layers.DenseLayer),
-            ('dropout', layers.DropoutLayer),
-            ('output', layers.DenseLayer),
-        ]
     if row.augment is not None:
         from experiments.augmented_split import DCTAugmentedSplit
         overrides['train_split'] = DCTAugmentedSplit(*row.augment)

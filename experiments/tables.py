@@ -76,7 +76,7 @@ _TABLES = [
           'Dropout rate of a single-hidden-layer net',
           'net1 with %d hidden units and a dropout layer of p 0..0.45 '
           'between its hidden and output layers.' % SINGLE_HIDDEN_UNITS,
-          OrderedDict(_row(name, 'net1',
+          OrderedDict(_row(name, 'net1_dropout',
                            {'hidden_num_units': SINGLE_HIDDEN_UNITS,
                             'dropout_p': float(name)})
                       for name in ('0', '0.05', '0.1', '0.15', '0.2', '0.25',

@@ -20,9 +20,9 @@ import compat  # noqa: F401  (before lasagne/nolearn/theano)
 
 from errors import UserError
 from nets import (cnet_nplfxl, convnet_stack,
-                  convnet_stack_increase_filter_size, net1, net2, net3, net4,
-                  net5, net6, net6_1hl, net6lp, net6np, net6nplf, net6rhl,
-                  net6rp, net6rpxl, variants)
+                  convnet_stack_increase_filter_size, net1, net1_dropout, net2,
+                  net3, net4, net5, net6, net6_1hl, net6lp, net6np, net6nplf,
+                  net6rhl, net6rp, net6rpxl, variants)
 
 #: Net name -> build function, in the order of the slides.
 NETS = collections.OrderedDict([
@@ -32,6 +32,7 @@ NETS = collections.OrderedDict([
     ('net4', net4.build),
     ('net5', net5.build),
     ('net6', net6.build),
+    ('net1_dropout', net1_dropout.build),
     ('net6_h300', variants.net6_h300),
     ('net6_h1000', variants.net6_h1000),
     ('net6_1hl', net6_1hl.build),

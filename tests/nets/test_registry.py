@@ -14,10 +14,10 @@ FLIPPED = {'net3', 'net5', 'net6', 'net6_h300', 'net6_h1000', 'net6_1hl',
            'net6_sigmoid', 'net6_tanh', 'convnet_stack',
            'convnet_stack_increase_filter_size', 'net6lp', 'net6np',
            'net6nplf', 'net6rhl', 'net6rp', 'net6rpxl', 'cnet_nplfxl'}
-FIXED_RATE = {'net1', 'net2', 'net3'}
+FIXED_RATE = {'net1', 'net1_dropout', 'net2', 'net3'}
 
 #: Epochs of the study's logs (../shared/data/w207_logs) and slides.
-STUDY_EPOCHS = {'net1': 750, 'net2': 750, 'net3': 750, 'net4': 750,
+STUDY_EPOCHS = {'net1': 750, 'net1_dropout': 1000, 'net2': 750, 'net3': 750, 'net4': 750,
                 'net5': 750, 'net6': 750, 'net6lp': 1000, 'net6np': 1000,
                 'net6nplf': 1000, 'cnet_nplfxl': 1000, 'net6rhl': 2000,
                 'net6rp': 2000, 'net6rpxl': 1000}
@@ -53,7 +53,7 @@ def test_study_training_settings(name):
     assert net.batch_iterator_train.shuffle is False
     assert type(net.batch_iterator_test) is BatchIterator
     assert net.batch_iterator_test.batch_size == 128
-    assert net.input_shape == ((None, 9216) if name == 'net1'
+    assert net.input_shape == ((None, 9216) if name.startswith('net1')
                                else (None, 1, 96, 96))
     handlers = [type(h) for h in net.on_epoch_finished]
     assert handlers[0] is StopOnNonFinite  # sees every epoch first
@@ -90,6 +90,14 @@ def test_overrides_replace_the_slide_s_values():
     assert net.update_learning_rate == 0.05
     assert nets.layer_shapes(nets.build_net('net1', hidden_num_units=50))[
         'hidden'] == (None, 50)
+
+
+def test_net1_dropout_is_net1_with_a_dropout_layer():
+    net = nets.build_net('net1_dropout', dropout_p=0.3)
+    assert list(nets.layer_shapes(net)) == ['input', 'hidden', 'dropout',
+                                            'output']
+    assert net.dropout_p == 0.3 and net.hidden_num_units == 500
+    assert nets.count_params(net) == 9216 * 500 + 500 + 500 * 30 + 30
 
 
 def test_variants_override_their_base_and_accept_more_overrides():
