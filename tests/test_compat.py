@@ -246,3 +246,17 @@ def test_lasagne_and_nolearn_import_in_a_fresh_process():
                      'import theano; print(theano.config.floatX)')
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'float32'
+
+
+def test_fastops_are_the_default_and_can_be_turned_off():
+    code = ('import compat, theano, theano.tensor as T; '
+            'from theano.tensor.signal import downsample; '
+            'from theano.compile import optdb; '
+            'x = T.tensor4(); '
+            'print(type(downsample.max_pool_2d(x, (2, 2), True).owner.op).__name__, '
+            "'fastops_parallel_mrg' in optdb.__db__)")
+    on = run_python(code)
+    off = run_python(code, {'KFKD_FASTOPS': '0'})
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    assert on.stdout.split() == ['NonOverlappingMaxPool', 'True']
+    assert off.stdout.split() == ['Pool', 'False']
