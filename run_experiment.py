@@ -92,9 +92,10 @@ def main(argv=None):
     try:
         from training import run as runner
         if args.list:
-            nets = runner.list_nets()
-            width = max(len(name) for name, _ in nets)
-            for name, count in nets:
+            from nets import list_nets
+            rows = list_nets()
+            width = max(len(name) for name, _ in rows)
+            for name, count in rows:
                 print('%-*s %13s parameters' % (width, name, format(count, ',')))
             return 0
         if args.resume:

@@ -16,6 +16,8 @@ errors.UserError: unknown net 'net0'; choose one of: net1, net2, ...
 import collections
 import inspect
 
+import numpy as np
+
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
 
 from errors import UserError
@@ -115,3 +117,40 @@ def layer_shapes(net):
     return collections.OrderedDict(
         (name, tuple(layer.output_shape))
         for name, layer in _layers(net).items())
+
+
+def list_nets():
+    """list_nets()
+
+    ``[(name, parameter count), ...]`` of every registered net, in the
+    registry's order. Counts come from the layer shapes
+    (:func:`count_params_fast`), without allocating the weights.
+    """
+    return [(name, count_params_fast(name)) for name in NETS]
+
+
+def count_params_fast(net_name):
+    """count_params_fast(net_name)
+
+    Learnable parameters of a registered net, from the shapes Lasagne would
+    allocate: ``lasagne.utils.create_param`` is replaced, while the layers
+    are built, by a stand-in that records the shape and allocates nothing.
+    """
+    import theano
+    import lasagne.utils
+    shapes = []
+    real_create_param = lasagne.utils.create_param
+
+    def create_param(spec, shape, name=None):
+        shapes.append(tuple(shape))
+        # A symbolic stand-in of the right rank: layers only read shapes.
+        return theano.shared(np.zeros((1,) * len(shape),
+                                      dtype=theano.config.floatX), name=name)
+
+    lasagne.utils.create_param = create_param
+    try:
+        net = build_net(net_name)
+        net.initialize_layers()
+    finally:
+        lasagne.utils.create_param = real_create_param
+    return int(sum(int(np.prod(s)) for s in shapes))

@@ -116,3 +116,9 @@ def test_nonlinearity_variants_change_the_hidden_layers_only(name, function):
     assert layers['hidden5'].nonlinearity is function
     assert layers['conv1'].nonlinearity is rectify
     assert layers['output'].nonlinearity is not function
+
+
+def test_fast_parameter_count_matches_the_built_nets():
+    for name in ('net1', 'net6', 'net6lp', 'net6rp'):
+        assert nets.count_params_fast(name) == \
+            nets.count_params(nets.build_net(name))

@@ -221,13 +221,6 @@ def test_default_run_folder_never_reuses_a_name(tmp_path):
     assert runner.default_run_folder('net6', str(tmp_path), when) == first + '-2'
 
 
-def test_fast_parameter_count_matches_the_built_nets():
-    import nets
-    for name in ('net1', 'net6', 'net6lp', 'net6rp'):
-        assert runner.count_params_fast(name) == \
-            nets.count_params(nets.build_net(name))
-
-
 def test_a_crash_in_training_is_recorded_and_raised(tmp_path, monkeypatch):
     class Broken(runner.Checkpoint):
         def __call__(self, nn, train_history):
