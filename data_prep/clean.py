@@ -56,7 +56,8 @@ import numpy as np
 from errors import DataError, UserError
 from data_prep.keypoints import KEYPOINT_COLUMNS, N_PIXELS
 
-__all__ = ['METHODS', 'STUDY_BAD_ROWS', 'AUTO_RULES', 'check_kaggle_training',
+__all__ = ['METHODS', 'STUDY_BAD_ROWS', 'AUTO_RULES', 'check_method',
+           'check_kaggle_training',
            'study_flags', 'auto_flags', 'read_clean_list', 'select',
            'count_rules']
 
@@ -144,6 +145,22 @@ def _check_arrays(keypoints, images):
             raise ValueError('images must be (%d, %d), not %s' % (
                 len(keypoints), N_PIXELS, images.shape))
     return keypoints, images
+
+
+def check_method(method):
+    """check_method(method)
+
+    Refuse a method not in :data:`METHODS` (a one-line :class:`UserError`).
+
+    >>> check_method('auto')
+    >>> check_method('tidy')
+    Traceback (most recent call last):
+    ...
+    errors.UserError: unknown --clean 'tidy'; valid: none, study, auto
+    """
+    if method not in METHODS:
+        raise UserError('unknown --clean %r; valid: %s' % (
+            method, ', '.join(METHODS)))
 
 
 def check_kaggle_training(keypoints, source='the data'):
@@ -500,9 +517,7 @@ def select(keypoints, images, method='none', clean_list=None,
         ``study`` on a file that is not Kaggle's training.csv; a bad
         clean list.
     """
-    if method not in METHODS:
-        raise UserError('unknown --clean %r; valid: %s' % (
-            method, ', '.join(METHODS)))
+    check_method(method)
     keypoints, images = _check_arrays(
         keypoints, images if method == 'auto' else None)
     flags = collections.OrderedDict()
