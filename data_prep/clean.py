@@ -430,7 +430,7 @@ def read_clean_list(path, n_rows):
     >>> read_clean_list(path, 20)
     Traceback (most recent call last):
     ...
-    errors.DataError: ...drop.txt line 2: row 25 is past the last data row (19) of the training file
+    errors.DataError: ...drop.txt line 2: row 25 is past the last data row (19) of the ...file
     """
     try:
         with open(path, 'rb') as handle:
@@ -490,8 +490,9 @@ def select(keypoints, images, method='none', clean_list=None,
     keypoints : float (n, 30)
         Every row of the training file (before any selection of complete
         rows), pixels, NaN where missing.
-    images : uint8 (n, 9216) or (n, 96, 96)
-        The same rows' grey levels; only ``auto`` reads them.
+    images : uint8 (n, 9216) or (n, 96, 96), or None
+        The same rows' grey levels; only ``auto`` reads them (None will do
+        for the others).
     method : {'none', 'study', 'auto'}
         See the module's description.
     clean_list : str or None

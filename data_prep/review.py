@@ -98,7 +98,7 @@ def _write_pages(out, images, keypoints, dropped, source):
         face_grid(images[rows] / 255.0, keypoints[rows], None, path,
                   titles=[_title(r) for r in records],
                   ncols=_COLUMNS,
-                  suptitle='%s: flagged rows %d-%d of %d (red: subject\'s '
+                  suptitle='%s\nflagged rows %d-%d of %d (red: subject\'s '
                   'left, blue: right, green: centre)' % (
                       source, page * FACES_PER_PAGE + 1,
                       page * FACES_PER_PAGE + len(records), len(dropped)))
