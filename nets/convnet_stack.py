@@ -30,19 +30,15 @@ parameters.
 The slides give no declaration, so these are this module's choices:
 dropout3_p=0.1 and dropout6_p=0.2 (Net6's rates for its first two blocks;
 the slides are silent), no dropout after hidden5 (the table lists none),
-conv5 2x2 (the table's 45 -> 44), pools 2x2, and Net6's training: learning
-rate 0.03 -> 0.0001, momentum 0.9 -> 0.999, flipped batches of 128, 750
-epochs (no log of these runs survives; 750 is Net6's).
+conv5 2x2 (the table's 45 -> 44), pools 2x2, and Net6's training
+(:func:`nets.recipe.scheduled`, flipped batches) and 750 epochs (no log of
+these runs survives; 750 is Net6's).
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
-import numpy as np
-import theano
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.batch_iterators import FlipBatchIterator
-from training.handlers import LinearSchedule, StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 750
 
@@ -50,18 +46,7 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    ConvNet_Stack as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    ConvNet_Stack, not yet initialized; `overrides` replace any of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -85,18 +70,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         hidden5_num_units=500,
         output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=theano.shared(np.float32(0.03)),
-        update_momentum=theano.shared(np.float32(0.9)),
-
-        regression=True,
-        batch_iterator_train=FlipBatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[
-            StopOnNonFinite(),
-            LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),
-            LinearSchedule('update_momentum', start=0.9, stop=0.999),
-        ],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.scheduled(flip=True)), **overrides))
