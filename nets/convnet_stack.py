@@ -1,24 +1,13 @@
 """ConvNet_Stack: two stacked conv layers (2x2, then 3x3) before the first
 pooling.
 
-Slide "Stack conv layer - ConvNet_Stack" (``conv_net_stack``) prints::
-
-    | input    | (None, | 1, 96, 96)   | produces |   9216 | outputs |
-    | conv1    | (None, | 32, 94, 94)  | produces | 282752 | outputs |
-    | conv2    | (None, | 64, 90, 90)  | produces | 518400 | outputs |
-    | pool3    | (None, | 64, 45, 45)  | produces | 129600 | outputs |
-    | dropout3 | (None, | 64, 45, 45)  | produces | 129600 | outputs |
-    | conv5    | (None, | 128, 44, 44) | produces | 247808 | outputs |
-    | pool6    | (None, | 128, 22, 22) | produces |  61952 | outputs |
-    | dropout6 | (None, | 128, 22, 22) | produces |  61952 | outputs |
-    | hidden5  | (None, | 500)         | produces |    500 | outputs |
-    | output   | (None, | 30)          | produces |     30 | outputs |
-
-"Stack conv layer (with different filter size and depth) without pooling
-and dropout in between." The slide on the next net says ConvNet_Stack used
-"2 * 2 and 3 * 3" filters in its first two conv layers. The table above
-cannot be that net's (96 -> 94 needs 3x3, 94 -> 90 needs 5x5): it is the
-same table as ConvNet_Stack_Increase_Filter_Size's, printed twice. This
+Slide "Stack conv layer - ConvNet_Stack" (``conv_net_stack``): "Stack conv
+layer (with different filter size and depth) without pooling and dropout in
+between." The slide on the next net says ConvNet_Stack used "2 * 2 and
+3 * 3" filters in its first two conv layers. The layer table this slide
+prints cannot be that net's (its 96 -> 94 needs 3x3, 94 -> 90 needs 5x5):
+it is the table of ConvNet_Stack_Increase_Filter_Size
+(:mod:`nets.convnet_stack_increase_filter_size`), printed twice. This
 module follows the text, conv1 2x2 and conv2 3x3, so its shapes are::
 
     conv1 32x95x95, conv2 64x93x93, pool3 64x46x46, dropout3 64x46x46,

@@ -12,10 +12,11 @@ Slide "Architecture of A Single Hidden Layer NN"::
     | output | (None, 30)   | produces |   30 outputs |
     | 750 | 0.00156 | 0.00280 | 0.55823 0.07s |
 
-Daniel Nouri's ``net1``, trained at a fixed rate (:func:`nets.recipe.fixed_rate`).
-The input is flat: feed ``X.reshape(-1, *net.input_shape[1:])``. 924,730
-learnable parameters (9216 * 100 + 100 + 100 * 30 + 30). The study ran 750
-epochs (``w207final_net1.csv``). The slides' hidden-unit sweep overrides
+Daniel Nouri's ``net1``, trained at a fixed rate
+(:func:`nets.recipe.fixed_rate`). The input is flat: feed
+``X.reshape(-1, *net.input_shape[1:])``. 924,730 learnable parameters
+(9216 * 100 + 100 + 100 * 30 + 30). The study ran 750 epochs
+(``w207final_net1.csv``). The slides' hidden-unit sweep overrides
 ``hidden_num_units``.
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)

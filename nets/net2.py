@@ -21,9 +21,9 @@ Slide "Architecture of a Basic Conv Net"::
     output  (None, 30)          produces     30 outputs
     750  0.00144  0.00175  0.82118  2.94s
 
-Daniel Nouri's ``net2``, trained at a fixed rate (:func:`nets.recipe.fixed_rate`),
-no flips, no dropout. 8,051,502 learnable parameters. The study ran
-750 epochs (``w207final_net2.csv``).
+Daniel Nouri's ``net2``, trained at a fixed rate
+(:func:`nets.recipe.fixed_rate`), no flips, no dropout. 8,051,502 learnable
+parameters. The study ran 750 epochs (``w207final_net2.csv``).
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
 from lasagne import layers

@@ -16,7 +16,8 @@ epoch handlers. ``flip=True`` gives the training batches to a
 :class:`training.batch_iterators.FlipBatchIterator` (:func:`train_iterator`).
 The net names its own ``max_epochs``, over which the schedules run.
 
-Each call returns new objects: batch iterators, train split, handlers and
+Every training keyword of the nets is set here, in :func:`_training`. Each
+call returns new objects: batch iterators, train split, handlers and
 shared variables belong to one net. nolearn's defaults are single instances
 shared by every ``NeuralNet``, and a handler or a schedule shared by two
 nets would carry one net's state into the other.
@@ -82,16 +83,10 @@ def _training(flip, learning_rate, momentum, schedules):
 def fixed_rate(flip=False):
     """fixed_rate(flip=False)
 
-    The training keywords of Net1-Net3: Nesterov momentum, learning rate
-    0.01 and momentum 0.9 throughout; flipped batches when `flip`.
+    Net1-Net3's training, as new ``NeuralNet`` keywords: Nesterov momentum,
+    learning rate 0.01 and momentum 0.9 throughout; flipped batches when
+    `flip`.
 
-    Returns
-    -------
-    dict
-        ``NeuralNet`` keywords, every object in them new.
-
-    Examples
-    --------
     >>> keywords = fixed_rate()
     >>> keywords['update_learning_rate'], keywords['update_momentum']
     (0.01, 0.9)
@@ -104,19 +99,12 @@ def fixed_rate(flip=False):
 def scheduled(flip):
     """scheduled(flip)
 
-    The training keywords of Net4 and every later net: Nesterov momentum
-    with the learning rate 0.03 -> 0.0001 and the momentum 0.9 -> 0.999,
-    linear over the net's ``max_epochs`` (each a ``theano.shared`` value
-    that a :class:`training.handlers.LinearSchedule` sets after every
-    epoch); flipped batches when `flip`.
+    The training of Net4 and every later net, as new ``NeuralNet`` keywords:
+    Nesterov momentum with the learning rate 0.03 -> 0.0001 and the momentum
+    0.9 -> 0.999, linear over the net's ``max_epochs`` (each a
+    ``theano.shared`` value that a :class:`training.handlers.LinearSchedule`
+    sets after every epoch); flipped batches when `flip`.
 
-    Returns
-    -------
-    dict
-        ``NeuralNet`` keywords, every object in them new.
-
-    Examples
-    --------
     >>> keywords = scheduled(flip=False)
     >>> [(h.name, h.start, h.stop) for h in keywords['on_epoch_finished'][1:]]
     [('update_learning_rate', 0.03, 0.0001), ('update_momentum', 0.9, 0.999)]
