@@ -35,7 +35,8 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    ConvNet_Stack, not yet initialized; `overrides` replace any of its keywords.
+    ConvNet_Stack, not yet initialized; `overrides` replace any
+    of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[

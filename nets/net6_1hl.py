@@ -26,7 +26,8 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    Net6 with one hidden layer, not yet initialized; `overrides` replace any of its keywords.
+    Net6 with one hidden layer, not yet initialized; `overrides` replace any
+    of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
