@@ -8,6 +8,12 @@ when there is one. The slides' numbers live in ``slide_numbers.csv``
 (:mod:`experiments.slides`); their ``epochs`` column gives each row's epochs
 (empty: the net's own default, the study's).
 
+A variant is a registered net with keywords changed, made one way: a row's
+``overrides`` are those keywords, plain values that the run's manifest can
+hold (so that an interrupted row resumes); a variant whose change is not
+plain data, a nonlinearity function, is registered in ``nets.NETS`` as
+:func:`nets.variants.variant` of its base (``net6_tanh``) and named here.
+
 Choices where the slides are silent (each also said in the table's
 ``about``):
 

@@ -1,8 +1,10 @@
 """The study's nets, by name.
 
 Each module holds one net of the slides as a visible nolearn ``NeuralNet``
-declaration in ``build(max_epochs=<the study's epochs>, **overrides)``;
-:mod:`nets.variants` holds Net6's hidden-layer variants.
+declaration in ``build(max_epochs=<the study's epochs>, **overrides)``,
+trained with one of the two recipes of :mod:`nets.recipe`. A net that is
+another plus a change says so: Net3 is Net2 plus flips, and the registry's
+Net6 variants are :func:`nets.variants.variant` of Net6.
 
 >>> list(NETS)[:3]
 ['net1', 'net2', 'net3']
@@ -19,12 +21,14 @@ import inspect
 import numpy as np
 
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
+from lasagne.nonlinearities import sigmoid, tanh
 
 from errors import UserError
 from nets import (cnet_nplfxl, convnet_stack,
                   convnet_stack_increase_filter_size, net1, net1_dropout, net2,
                   net3, net4, net5, net6, net6_1hl, net6lp, net6np, net6nplf,
-                  net6rhl, net6rp, net6rpxl, variants)
+                  net6rhl, net6rp, net6rpxl)
+from nets.variants import variant
 
 #: Net name -> build function, in the order of the slides.
 NETS = collections.OrderedDict([
@@ -35,11 +39,17 @@ NETS = collections.OrderedDict([
     ('net5', net5.build),
     ('net6', net6.build),
     ('net1_dropout', net1_dropout.build),
-    ('net6_h300', variants.net6_h300),
-    ('net6_h1000', variants.net6_h1000),
+    # Slide "Adjust Hidden Layer": both hidden layers 300 or 1000 units wide
+    ('net6_h300', variant(net6.build, hidden4_num_units=300,
+                          hidden5_num_units=300)),
+    ('net6_h1000', variant(net6.build, hidden4_num_units=1000,
+                           hidden5_num_units=1000)),
     ('net6_1hl', net6_1hl.build),
-    ('net6_sigmoid', variants.net6_sigmoid),
-    ('net6_tanh', variants.net6_tanh),
+    # Slide "Adjust Non-Linear function": the dense hidden layers only
+    ('net6_sigmoid', variant(net6.build, hidden4_nonlinearity=sigmoid,
+                             hidden5_nonlinearity=sigmoid)),
+    ('net6_tanh', variant(net6.build, hidden4_nonlinearity=tanh,
+                          hidden5_nonlinearity=tanh)),
     ('convnet_stack', convnet_stack.build),
     ('convnet_stack_increase_filter_size',
      convnet_stack_increase_filter_size.build),

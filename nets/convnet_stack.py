@@ -1,24 +1,13 @@
 """ConvNet_Stack: two stacked conv layers (2x2, then 3x3) before the first
 pooling.
 
-Slide "Stack conv layer - ConvNet_Stack" (``conv_net_stack``) prints::
-
-    | input    | (None, | 1, 96, 96)   | produces |   9216 | outputs |
-    | conv1    | (None, | 32, 94, 94)  | produces | 282752 | outputs |
-    | conv2    | (None, | 64, 90, 90)  | produces | 518400 | outputs |
-    | pool3    | (None, | 64, 45, 45)  | produces | 129600 | outputs |
-    | dropout3 | (None, | 64, 45, 45)  | produces | 129600 | outputs |
-    | conv5    | (None, | 128, 44, 44) | produces | 247808 | outputs |
-    | pool6    | (None, | 128, 22, 22) | produces |  61952 | outputs |
-    | dropout6 | (None, | 128, 22, 22) | produces |  61952 | outputs |
-    | hidden5  | (None, | 500)         | produces |    500 | outputs |
-    | output   | (None, | 30)          | produces |     30 | outputs |
-
-"Stack conv layer (with different filter size and depth) without pooling
-and dropout in between." The slide on the next net says ConvNet_Stack used
-"2 * 2 and 3 * 3" filters in its first two conv layers. The table above
-cannot be that net's (96 -> 94 needs 3x3, 94 -> 90 needs 5x5): it is the
-same table as ConvNet_Stack_Increase_Filter_Size's, printed twice. This
+Slide "Stack conv layer - ConvNet_Stack" (``conv_net_stack``): "Stack conv
+layer (with different filter size and depth) without pooling and dropout in
+between." The slide on the next net says ConvNet_Stack used "2 * 2 and
+3 * 3" filters in its first two conv layers. The layer table this slide
+prints cannot be that net's (its 96 -> 94 needs 3x3, 94 -> 90 needs 5x5):
+it is the table of ConvNet_Stack_Increase_Filter_Size
+(:mod:`nets.convnet_stack_increase_filter_size`), printed twice. This
 module follows the text, conv1 2x2 and conv2 3x3, so its shapes are::
 
     conv1 32x95x95, conv2 64x93x93, pool3 64x46x46, dropout3 64x46x46,
@@ -30,19 +19,15 @@ parameters.
 The slides give no declaration, so these are this module's choices:
 dropout3_p=0.1 and dropout6_p=0.2 (Net6's rates for its first two blocks;
 the slides are silent), no dropout after hidden5 (the table lists none),
-conv5 2x2 (the table's 45 -> 44), pools 2x2, and Net6's training: learning
-rate 0.03 -> 0.0001, momentum 0.9 -> 0.999, flipped batches of 128, 750
-epochs (no log of these runs survives; 750 is Net6's).
+conv5 2x2 (the table's 45 -> 44), pools 2x2, and Net6's training
+(:func:`nets.recipe.scheduled`, flipped batches) and 750 epochs (no log of
+these runs survives; 750 is Net6's).
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
-import numpy as np
-import theano
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.batch_iterators import FlipBatchIterator
-from training.handlers import LinearSchedule, StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 750
 
@@ -50,18 +35,8 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    ConvNet_Stack as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    ConvNet_Stack, not yet initialized; `overrides` replace any
+    of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -85,18 +60,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         hidden5_num_units=500,
         output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=theano.shared(np.float32(0.03)),
-        update_momentum=theano.shared(np.float32(0.9)),
-
-        regression=True,
-        batch_iterator_train=FlipBatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[
-            StopOnNonFinite(),
-            LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),
-            LinearSchedule('update_momentum', start=0.9, stop=0.999),
-        ],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.scheduled(flip=True)), **overrides))

@@ -21,16 +21,15 @@ Slide "Architecture of a Basic Conv Net"::
     output  (None, 30)          produces     30 outputs
     750  0.00144  0.00175  0.82118  2.94s
 
-Daniel Nouri's ``net2``: fixed learning rate 0.01, momentum 0.9, batches of
-128, no flips, no dropout. 8,051,502 learnable parameters. The study ran
-750 epochs (``w207final_net2.csv``).
+Daniel Nouri's ``net2``, trained at a fixed rate
+(:func:`nets.recipe.fixed_rate`), no flips, no dropout. 8,051,502 learnable
+parameters. The study ran 750 epochs (``w207final_net2.csv``).
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.handlers import StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 750
 
@@ -38,18 +37,7 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    Net2 as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    Net2, not yet initialized; `overrides` replace any of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -71,14 +59,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         hidden4_num_units=500, hidden5_num_units=500,
         output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=0.01,
-        update_momentum=0.9,
-
-        regression=True,
-        batch_iterator_train=BatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[StopOnNonFinite()],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.fixed_rate()), **overrides))

@@ -22,20 +22,15 @@ Slide "Net6 Architecture"::
     hidden5  (None, 500)          output   (None, 30)
     750  0.00239  0.00210  1.13988  3.01s
 
-Learning rate 0.03 -> 0.0001 and momentum 0.9 -> 0.999 linear over
-``max_epochs``, a random half of each batch mirrored, batches of 128.
+Net5's training (:func:`nets.recipe.scheduled`, flipped batches).
 8,051,502 learnable parameters. The study ran 750 epochs
 (``w207final_net6.csv``) and took Net6 as the baseline of its explorations.
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
-import numpy as np
-import theano
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.batch_iterators import FlipBatchIterator
-from training.handlers import LinearSchedule, StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 750
 
@@ -43,19 +38,7 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    Net6 as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's, e.g.
-        ``hidden4_num_units=300``.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    Net6, not yet initialized; `overrides` replace any of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -85,18 +68,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         dropout4_p=0.5,
         hidden5_num_units=500, output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=theano.shared(np.float32(0.03)),
-        update_momentum=theano.shared(np.float32(0.9)),
-
-        regression=True,
-        batch_iterator_train=FlipBatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[
-            StopOnNonFinite(),
-            LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),
-            LinearSchedule('update_momentum', start=0.9, stop=0.999),
-        ],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.scheduled(flip=True)), **overrides))

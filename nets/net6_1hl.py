@@ -11,18 +11,14 @@ Net6RHL slide does (its commented ``# hidden4_num_units=500`` and
     conv2 64x46x46, pool2 64x23x23, dropout2 64x23x23, conv3 128x22x22,
     pool3 128x11x11, dropout3 128x11x11, hidden5 500, output 30
 
-7,801,002 learnable parameters. Learning rate 0.03 -> 0.0001, momentum
-0.9 -> 0.999, flipped batches of 128, 750 epochs (Net6's).
+7,801,002 learnable parameters. Net6's training (:func:`nets.recipe.scheduled`,
+flipped batches) and 750 epochs.
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
-import numpy as np
-import theano
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.batch_iterators import FlipBatchIterator
-from training.handlers import LinearSchedule, StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 750
 
@@ -30,18 +26,8 @@ DEFAULT_EPOCHS = 750
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=750, **overrides)
 
-    Net6 with one hidden layer as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    Net6 with one hidden layer, not yet initialized; `overrides` replace any
+    of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -69,18 +55,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         # dropout4_p=0.5,
         hidden5_num_units=500, output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=theano.shared(np.float32(0.03)),
-        update_momentum=theano.shared(np.float32(0.9)),
-
-        regression=True,
-        batch_iterator_train=FlipBatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[
-            StopOnNonFinite(),
-            LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),
-            LinearSchedule('update_momentum', start=0.9, stop=0.999),
-        ],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.scheduled(flip=True)), **overrides))

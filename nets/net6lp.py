@@ -25,18 +25,14 @@ The two disagree: a 6x6 pool turns conv2's 22x22 into 3x3, not 5x5, and
 an 8x8 pool of conv3's 2x2 would leave nothing. The printed shapes and the
 371,502 parameters are exactly those of 4x4 pools in all three places
 (94 -> 23, 22 -> 5, 4 -> 1), so this module reproduces the net that ran:
-``pool1..3_pool_size=(4, 4)``. Learning rate 0.03 -> 0.0001, momentum
-0.9 -> 0.999, flipped batches of 128; 1000 epochs (``byron_net6LP.csv``).
+``pool1..3_pool_size=(4, 4)``. Trained as Net6 (:func:`nets.recipe.scheduled`,
+flipped batches); 1000 epochs (``byron_net6LP.csv``).
 """
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
-import numpy as np
-import theano
 from lasagne import layers
-from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import BatchIterator, NeuralNet
+from nolearn.lasagne import NeuralNet
 
-from training.batch_iterators import FlipBatchIterator
-from training.handlers import LinearSchedule, StopOnNonFinite
+from nets import recipe
 
 DEFAULT_EPOCHS = 1000
 
@@ -44,18 +40,7 @@ DEFAULT_EPOCHS = 1000
 def build(max_epochs=DEFAULT_EPOCHS, **overrides):
     """build(max_epochs=1000, **overrides)
 
-    Net6LP as a nolearn ``NeuralNet`` (not yet initialized).
-
-    Parameters
-    ----------
-    max_epochs : int
-        Epochs to train.
-    **overrides
-        ``NeuralNet`` keywords that replace the slide's.
-
-    Returns
-    -------
-    nolearn.lasagne.NeuralNet
+    Net6LP, not yet initialized; `overrides` replace any of its keywords.
     """
     return NeuralNet(**dict(dict(
         layers=[
@@ -88,18 +73,5 @@ def build(max_epochs=DEFAULT_EPOCHS, **overrides):
         hidden5_num_units=500,
         output_num_units=30, output_nonlinearity=None,
 
-        update=nesterov_momentum,
-        update_learning_rate=theano.shared(np.float32(0.03)),
-        update_momentum=theano.shared(np.float32(0.9)),
-
-        regression=True,
-        batch_iterator_train=FlipBatchIterator(batch_size=128),
-        batch_iterator_test=BatchIterator(batch_size=128),  # each net its own
-        on_epoch_finished=[
-            StopOnNonFinite(),
-            LinearSchedule('update_learning_rate', start=0.03, stop=0.0001),
-            LinearSchedule('update_momentum', start=0.9, stop=0.999),
-        ],
         max_epochs=max_epochs,
-        verbose=1,
-    ), **overrides))  # overrides replace the slide's values
+        **recipe.scheduled(flip=True)), **overrides))

@@ -22,6 +22,22 @@ def test_every_row_names_a_registered_net():
             assert row.net in nets.NETS, (table.name, row.name)
 
 
+def test_every_row_s_overrides_are_plain_keywords_of_its_net():
+    import json
+    import nets
+    rows = [row for table in TABLES.values() for row in table.rows.values()
+            if row.overrides]
+    assert len(rows) == 34
+    for row in rows:
+        # a manifest holds them, so an interrupted row resumes
+        assert json.loads(json.dumps(row.overrides)) is not None
+        net = nets.build_net(row.net, **row.overrides)
+        net.initialize_layers()  # a layer refuses a keyword it does not take
+        for key, value in row.overrides.items():
+            assert any(key.startswith(layer + '_') for layer in net.layers_)
+            assert getattr(net, key) == value, (row.name, key)
+
+
 def test_row_epochs_follow_the_slides_or_the_net():
     rows = get_table('conv_nets').rows
     assert row_epochs('conv_nets', rows['net6rhl'], 1.0) == 2000

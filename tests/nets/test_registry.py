@@ -1,7 +1,10 @@
 """The registry (nets/__init__.py) and the study's training settings per net."""
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
+import types
+
 import numpy as np
 import pytest
+import theano
 from lasagne.nonlinearities import rectify, sigmoid, tanh
 from nolearn.lasagne import BatchIterator
 
@@ -74,13 +77,64 @@ def test_study_training_settings(name):
                              'update_momentum': (0.9, 0.999)}
 
 
-def test_each_build_has_its_own_shared_variables_and_iterator():
-    a, b = nets.build_net('net6'), nets.build_net('net6')
-    assert a.update_learning_rate is not b.update_learning_rate
+@pytest.mark.parametrize('name', list(nets.NETS))
+def test_each_build_has_its_own_shared_variables_and_iterator(name):
+    a, b = nets.build_net(name), nets.build_net(name)
+    if name not in FIXED_RATE:
+        assert a.update_learning_rate is not b.update_learning_rate
+        assert a.update_momentum is not b.update_momentum
     assert a.batch_iterator_train is not b.batch_iterator_train
     # not nolearn's one default instance, shared by every NeuralNet
     assert a.batch_iterator_test is not b.batch_iterator_test
-    assert a.on_epoch_finished[0] is not b.on_epoch_finished[0]
+    assert a.train_split is not b.train_split
+    assert all(x is not y for x, y in zip(a.on_epoch_finished,
+                                          b.on_epoch_finished))
+
+
+def _described(value):
+    """`value` as plain data: equal for equal settings, whatever the objects."""
+    if isinstance(value, theano.compile.SharedVariable):
+        return 'shared', value.get_value().item()
+    if isinstance(value, (list, tuple)):
+        return [_described(item) for item in value]
+    if hasattr(value, '__dict__') and not isinstance(
+            value, (type, types.FunctionType, types.ModuleType)):
+        return type(value), {key: _described(item) for key, item
+                             in vars(value).items() if key != 'random'}
+    return value
+
+
+def _changed_keywords(name, base):
+    net, other = (dict(nets.build_net(n).get_params()) for n in (name, base))
+    return {key for key in set(net) | set(other)
+            if key not in net or key not in other
+            or _described(net[key]) != _described(other[key])}
+
+
+@pytest.mark.parametrize('name, base, changed', [
+    ('net3', 'net2', {'batch_iterator_train'}),
+    ('net4', 'net2', {'update_learning_rate', 'update_momentum',
+                      'on_epoch_finished'}),
+    ('net5', 'net4', {'batch_iterator_train'}),
+    ('net6_h300', 'net6', {'hidden4_num_units', 'hidden5_num_units'}),
+    ('net6_h1000', 'net6', {'hidden4_num_units', 'hidden5_num_units'}),
+    ('net6_sigmoid', 'net6', {'hidden4_nonlinearity', 'hidden5_nonlinearity'}),
+    ('net6_tanh', 'net6', {'hidden4_nonlinearity', 'hidden5_nonlinearity'}),
+    ('convnet_stack_increase_filter_size', 'convnet_stack',
+     {'conv1_filter_size', 'conv2_filter_size'}),
+])
+def test_a_net_that_is_another_plus_a_change(name, base, changed):
+    assert _changed_keywords(name, base) == changed
+
+
+def test_net1_dropout_is_net1_plus_a_dropout_layer_and_its_epochs():
+    assert _changed_keywords('net1_dropout', 'net1') == {
+        'layers', 'dropout_p', 'hidden_num_units', 'max_epochs'}
+
+
+def test_the_same_nets_differ_in_nothing():
+    assert _changed_keywords('net6', 'net6') == set()
+    assert _changed_keywords('net2', 'net6') >= {'layers', 'dropout1_p'}
 
 
 def test_overrides_replace_the_slide_s_values():
