@@ -27,13 +27,23 @@ A user error prints ``error: <message>`` on stderr and exits with 2.
 """
 import argparse
 import csv
-import json
 import os
 import sys
 
 import numpy as np
 
 from errors import UserError
+from data_prep.dataset import load_dataset
+from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.preprocess import preprocess
+from evaluation import faces_in_photo as fip
+from evaluation.pictures import annotated_photo
+from evaluation.run_report import write_run_report
+from evaluation.submission import (make_submission, read_lookup_table,
+                                   write_submission)
+from evaluation.trained_net import load_trained_net, predict_px
+from run_folder import (REPORT_FILES, VALID_PREDICTIONS, atomic_open,
+                        read_valid_predictions, run_path, write_json)
 
 
 def parser():
@@ -90,10 +100,6 @@ def submit(run, data, lookup=None, out=None):
     str
         The path written.
     """
-    from data_prep.dataset import load_dataset
-    from evaluation.submission import (make_submission, read_lookup_table,
-                                       write_submission)
-    from evaluation.trained_net import load_trained_net, predict_px
     _check_run(run)
     lookup_path = lookup or os.path.join(data, 'IdLookupTable.csv')
     table = read_lookup_table(lookup_path)  # before the slow part
@@ -118,17 +124,6 @@ def _stem(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _replace_with(path, write):
-    """Call write(tmp) then rename tmp to path: never half a file."""
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
                           run):
     """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run)
@@ -145,44 +140,32 @@ def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
     list of str
         The paths written.
     """
-    from data_prep.keypoints import KEYPOINT_COLUMNS
-    from evaluation.pictures import annotated_photo
     base = os.path.join(out, _stem(photo_path) + '_keypoints')
     h, w = photo.shape[:2]
-
-    def write_csv(tmp):
-        with open(tmp, 'w', newline='') as f:
-            writer = csv.writer(f)
-            writer.writerow(['face', 'crop_left', 'crop_top', 'crop_side']
-                            + list(KEYPOINT_COLUMNS))
-            for i, (square, points) in enumerate(zip(squares, keypoints), 1):
-                writer.writerow([i] + ['%.2f' % v for v in square]
-                                + ['%.2f' % v for v in points])
-
-    def write_json(tmp):
-        faces = []
-        for square, box, points in zip(squares, boxes, keypoints):
-            faces.append({
-                'detector_box': dict(zip(('left', 'top', 'width', 'height'),
-                                         [round(float(v), 2) for v in box])),
-                'crop': dict(zip(('left', 'top', 'side'),
-                                 [round(float(v), 2) for v in square])),
-                'keypoints': {
-                    KEYPOINT_COLUMNS[j][:-2]: [round(float(points[j]), 2),
-                                               round(float(points[j + 1]), 2)]
-                    for j in range(0, len(KEYPOINT_COLUMNS), 2)}})
-        with open(tmp, 'w') as f:
-            json.dump({'photo': os.path.abspath(photo_path), 'width': w,
-                       'height': h, 'run': os.path.abspath(run),
-                       'coordinates': 'photo pixels, x right, y down, pixel '
-                       'i centred at i', 'faces': faces}, f, indent=2)
-            f.write('\n')
-
     paths = [base + '.png', base + '.csv', base + '.json']
-    _replace_with(paths[0], lambda tmp: annotated_photo(
-        photo, squares, keypoints, tmp))
-    _replace_with(paths[1], write_csv)
-    _replace_with(paths[2], write_json)
+    annotated_photo(photo, squares, keypoints, paths[0])
+    with atomic_open(paths[1], newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['face', 'crop_left', 'crop_top', 'crop_side']
+                        + list(KEYPOINT_COLUMNS))
+        for i, (square, points) in enumerate(zip(squares, keypoints), 1):
+            writer.writerow([i] + ['%.2f' % v for v in square]
+                            + ['%.2f' % v for v in points])
+    faces = []
+    for square, box, points in zip(squares, boxes, keypoints):
+        faces.append({
+            'detector_box': dict(zip(('left', 'top', 'width', 'height'),
+                                     [round(float(v), 2) for v in box])),
+            'crop': dict(zip(('left', 'top', 'side'),
+                             [round(float(v), 2) for v in square])),
+            'keypoints': {
+                KEYPOINT_COLUMNS[j][:-2]: [round(float(points[j]), 2),
+                                           round(float(points[j + 1]), 2)]
+                for j in range(0, len(KEYPOINT_COLUMNS), 2)}})
+    write_json(paths[2], {'photo': os.path.abspath(photo_path), 'width': w,
+                          'height': h, 'run': os.path.abspath(run),
+                          'coordinates': 'photo pixels, x right, y down, '
+                          'pixel i centred at i', 'faces': faces})
     return paths
 
 
@@ -203,17 +186,12 @@ def image(run, photos, out='.'):
         After every photo was tried, when one had no face or could not be
         read (the message names them).
     """
-    from data_prep.preprocess import preprocess
-    from evaluation import faces_in_photo as fip
-    from evaluation.run_report import read_valid_predictions
-    from evaluation.trained_net import load_trained_net, predict_px
     _check_run(run)
     if not os.path.isdir(out):
         raise UserError('--out %s: no such folder' % out)
     net, manifest = load_trained_net(run)
     # Crop faces as the run's own training faces are framed.
-    _, y_true, _ = read_valid_predictions(
-        os.path.join(run, 'valid_predictions.csv'))
+    _, y_true, _ = read_valid_predictions(run_path(run, VALID_PREDICTIONS))
     framing = fip.framing_of(y_true)
     method = manifest.get('preprocess', 'none')
     found, problems = {}, []
@@ -253,7 +231,6 @@ def show(run, data=None):
 
     :func:`evaluation.run_report.write_run_report`, with a summary printed.
     """
-    from evaluation.run_report import REPORT_FILES, write_run_report
     _check_run(run)
     written = write_run_report(run, data)
     overall = written['table'].loc['overall']

@@ -11,11 +11,15 @@ Examples::
 Every error a user can cause prints ``error: <message>`` and exits 2.
 """
 import argparse
-import os
+import re
 import sys
 
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
 from errors import UserError
+from data_prep.preprocess import PREPROCESS_METHODS
+from nets import list_nets
+from run_folder import read_manifest
+from training import run as runner
 
 DESCRIPTION = """\
 Train NET with the study's defaults (its NeuralNet declaration: Nesterov
@@ -30,13 +34,34 @@ interrupted); --resume continues it."""
 RUN_OPTIONS = ('--preprocess', '--labels', '--seed', '--out', '--limit',
                '--batch-size', '--checkpoint-every')
 
+#: The parameters of ``training.run.run`` that errors name (``epochs=0``),
+#: and this command line's option for each.
+OPTION_OF = {'epochs': '--epochs', 'labels': '--labels', 'limit': '--limit',
+             'batch_size': '--batch-size',
+             'checkpoint_every': '--checkpoint-every'}
+
+
+def as_options(message):
+    """as_options(message)
+
+    A library error's ``parameter=value`` as this command line's
+    ``--option value``.
+
+    >>> as_options("labels='all': training uses complete rows; use labels='complete'")
+    '--labels all: training uses complete rows; use --labels complete'
+    >>> as_options('epochs=0: must be at least 1 (hidden_num_units=10)')
+    '--epochs 0: must be at least 1 (hidden_num_units=10)'
+    """
+    return re.sub(r"\b(%s)=('?)([^\s':;,)]*)\2" % '|'.join(OPTION_OF),
+                  lambda m: '%s %s' % (OPTION_OF[m.group(1)], m.group(3)),
+                  message)
+
 
 def parser():
     """parser()
 
     The command line's ``argparse.ArgumentParser``.
     """
-    from data_prep.preprocess import PREPROCESS_METHODS
     p = argparse.ArgumentParser(
         prog='run_experiment.py', description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,9 +115,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     command = ['run_experiment.py'] + argv
     try:
-        from training import run as runner
         if args.list:
-            from nets import list_nets
             rows = list_nets()
             width = max(len(name) for name, _ in rows)
             for name, count in rows:
@@ -123,12 +146,12 @@ def main(argv=None):
                 limit=args.limit, batch_size=args.batch_size,
                 compare_log=args.compare_log, command=command)
     except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
+        print('error: %s' % as_options(str(e)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
-    manifest = runner.read_manifest(folder)
+    manifest = read_manifest(folder)
     print('%s: %s after %d epochs -> %s' % (manifest['net'], manifest['status'],
                                             manifest['epochs_run'], folder))
     return 0

@@ -24,6 +24,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +32,12 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+
+# Run as a script (bench/ is sys.path[0]): the repository's modules first.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from paths import REPO  # noqa: E402
+
 N_IMAGES = 2140  # 1712 training + 428 validation, as in the study
 DEFAULT_NETS = ('net1', 'net6', 'cnet_nplfxl')
 OPS = ('default', 'theano', 'fastops')
@@ -95,7 +101,6 @@ def random_data(net_name, n=N_IMAGES, seed=0):
     Images in [0, 1] and targets in [-0.5, 0.5], float32, shaped for the net
     (Net1 takes flat rows of 9216).
     """
-    import numpy as np
     rng = np.random.RandomState(seed)
     X = rng.rand(n, 1, 96, 96).astype(np.float32)
     y = (rng.rand(n, 30).astype(np.float32) - 0.5)
@@ -106,10 +111,9 @@ def random_data(net_name, n=N_IMAGES, seed=0):
 
 def worker(args):
     """Measure one net in this process and print one JSON line."""
-    sys.path.insert(0, REPO)
-    import resource
+    # Theano here, in the worker: the process that starts the workers must
+    # not load it (each worker reads its own THEANO_FLAGS, once, at import).
     import compat  # noqa: F401  (before theano)
-    import numpy as np
     import theano
     use_ops(args.ops)
     import nets

@@ -9,15 +9,14 @@ rebuilt.
 """
 import hashlib
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from data_prep.kaggle_csv import read_kaggle_arrays
 from data_prep.keypoints import KEYPOINT_COLUMNS, SIDE
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from paths import REPO
+from run_folder import atomic_open
 
 #: Bumped when the parsed arrays change meaning, so old entries are unused.
 CACHE_VERSION = 1
@@ -73,18 +72,9 @@ def _read_entry(path, kind):
 
 def _write_entry(path, arrays):
     """Write atomically, so a crash never leaves a half-written entry."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'wb') as out:
-            fields = {k: v for k, v in arrays.items() if v is not None}
-            np.savez(out, **fields)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_open(path, 'wb') as out:
+        np.savez(out, **{k: v for k, v in arrays.items() if v is not None})
 
 
 def load_kaggle_arrays(path, kind, cache_dir=None, use_cache=True):

@@ -5,7 +5,9 @@ Kaggle's ``training.csv`` (2140 of 7049), scaled pixels by /255 and targets
 by (y - 48) / 48, and shuffled with ``sklearn.utils.shuffle(X, y,
 random_state=42)``. :func:`load_dataset` does that, and can also keep every
 row with a mask of the targets that exist, apply a contrast preprocessing,
-or use synthetic faces instead of Kaggle's files.
+or use synthetic faces instead of Kaggle's files. :func:`load_training_data`
+is the training run's view of it: the complete rows in the study's shuffle,
+checked for enough rows and, for a run that goes on, for the same file.
 """
 import collections
 import hashlib
@@ -25,7 +27,16 @@ LABELS = ('complete', 'all')
 
 #: Synthetic faces by default: as many as Kaggle's fully labelled rows.
 DEFAULT_N_SYNTHETIC = 2140
-_SYNTHETIC_SEEDS = {'training': 0, 'test': 1}
+#: The seed of :func:`data_prep.synthetic.make_faces` for each kind (a run's
+#: manifest records it).
+SYNTHETIC_SEEDS = {'training': 0, 'test': 1}
+
+#: The study shuffled the rows once with ``random_state=42`` (Nouri's
+#: tutorial); a training run's split never depends on its own seed.
+SHUFFLE_SEED = 42
+
+#: Below this many rows nolearn's 5-fold ``TrainSplit`` cannot split.
+MIN_ROWS = 10
 
 Dataset = collections.namedtuple('Dataset', [
     'X', 'y', 'mask', 'image_ids', 'path', 'sha256', 'kind', 'labels',
@@ -52,7 +63,7 @@ def default_data_dir():
 
 
 def _synthetic_arrays(kind, labels, n):
-    images, keypoints = make_faces(n, seed=_SYNTHETIC_SEEDS[kind])
+    images, keypoints = make_faces(n, seed=SYNTHETIC_SEEDS[kind])
     if kind == 'test':
         keypoints = None
     elif labels == 'all':
@@ -144,3 +155,74 @@ def load_dataset(data=None, kind='training', labels='complete',
     return Dataset(X=X, y=y, mask=mask, image_ids=image_ids, path=path,
                    sha256=arrays['sha256'], kind=kind, labels=labels,
                    preprocess=preprocess)
+
+
+def check_data_options(labels='complete', limit=None):
+    """check_data_options(labels='complete', limit=None)
+
+    Refuse ``labels='all'`` (training uses complete rows, as the study did)
+    and a `limit` too small to split.
+
+    >>> check_data_options(limit=5)
+    Traceback (most recent call last):
+    ...
+    errors.UserError: limit=5: need at least 10 rows to hold out 20% for validation
+    """
+    if labels != 'complete':
+        raise UserError("labels=%r: training uses the rows that have all 30 "
+                        "keypoints, as the study did; use labels='complete'"
+                        % (labels,))
+    if limit is not None and int(limit) < MIN_ROWS:
+        raise UserError('limit=%s: need at least %d rows to hold out 20%% '
+                        'for validation' % (limit, MIN_ROWS))
+
+
+def load_training_data(data, preprocess='none', labels='complete',
+                       limit=None, sha256=None):
+    """load_training_data(data, preprocess='none', labels='complete', limit=None, sha256=None)
+
+    The study's training rows, shuffled with :data:`SHUFFLE_SEED`, the first
+    `limit` of them when given (options checked by
+    :func:`check_data_options`).
+
+    Parameters
+    ----------
+    data : str or None
+        As :func:`load_dataset`'s.
+    sha256 : str or None
+        The SHA-256 the data must have (a run that goes on, or is judged,
+        on the data it trained on); None accepts any.
+
+    Returns
+    -------
+    dataset : Dataset
+        As loaded (all rows).
+    X, y : ndarray
+        float32 ``(n, 1, 96, 96)`` in [0, 1] and ``(n, 30)`` scaled targets.
+
+    Raises
+    ------
+    UserError
+        Bad options, fewer than :data:`MIN_ROWS` rows, or another file than
+        `sha256` names.
+    DataError
+        Missing or malformed data file.
+    """
+    check_data_options(labels, limit)
+    kwargs = {}
+    if data == 'synthetic' and limit is not None:
+        kwargs['n_synthetic'] = int(limit)  # generate no more than we use
+    dataset = load_dataset(data, kind='training', labels=labels,
+                           preprocess=preprocess, shuffle_seed=SHUFFLE_SEED,
+                           **kwargs)
+    if sha256 and dataset.sha256 != sha256:
+        raise UserError('%s is not the data the run used (SHA-256 %s, the run '
+                        'used %s)' % (dataset.path, dataset.sha256[:12],
+                                      sha256[:12]))
+    X, y = dataset.X, dataset.y
+    if limit is not None:
+        X, y = X[:int(limit)], y[:int(limit)]
+    if len(X) < MIN_ROWS:
+        raise UserError('%s has only %d usable rows; need at least %d'
+                        % (dataset.path, len(X), MIN_ROWS))
+    return dataset, X, y

@@ -24,6 +24,7 @@ import collections
 import os
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 from skimage import color, data, transform
 from skimage.feature import Cascade
@@ -103,7 +104,6 @@ def read_photo(path):
     UserError
         Missing or unreadable file.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
     if not os.path.isfile(path):
         raise UserError('%s: no such photo' % path)
     try:

@@ -4,7 +4,9 @@ Kaggle scores the root mean squared error over every (image, column) pair
 it asks for; the same figure per column says which keypoint is hard. The
 baseline predicts the training rows' mean keypoints for every image, the
 floor any net must beat. A keypoint missing from the truth (NaN) counts
-nowhere.
+nowhere. A net's losses are in the scaled units it trains on
+(``data_prep.scaling``: (y - 48) / 48); :func:`rmse_px` and
+:func:`validation_metrics` turn them into pixels, here only.
 
 >>> y_true = np.array([[10.0, 20.0], [14.0, np.nan]])
 >>> y_pred = np.array([[13.0, 24.0], [10.0, 50.0]])
@@ -19,6 +21,11 @@ import numpy as np
 import pandas as pd
 
 from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.scaling import unscale_targets
+
+#: Pixels per unit of the scaled targets (48: ``unscale_targets`` is
+#: y * 48 + 48), so an MSE of scaled targets is (RMSE in px / 48) ** 2.
+PX_PER_TARGET_UNIT = float(unscale_targets(1.0) - unscale_targets(0.0))
 
 
 def _squared_errors(y_true, y_pred):
@@ -121,3 +128,76 @@ def error_table(y_true, y_pred, y_train, columns=KEYPOINT_COLUMNS):
                             int(np.isfinite(y_true).sum())]
     table['n'] = table['n'].astype(int)
     return table
+
+
+def rmse_px(mse):
+    """rmse_px(mse)
+
+    The RMSE in pixels of an MSE on scaled targets (nolearn's loss).
+
+    >>> rmse_px(0.00107)  # the study's final solution
+    1.570...
+    """
+    return float(np.sqrt(mse) * PX_PER_TARGET_UNIT)
+
+
+def validation_metrics(y_valid, y_pred, y_train):
+    """validation_metrics(y_valid, y_pred, y_train)
+
+    The validation figures of a run's ``metrics.json``.
+
+    Parameters
+    ----------
+    y_valid, y_pred : array (n, 30)
+        True and predicted targets of the validation rows, scaled as the
+        net trains on them.
+    y_train : array (m, 30)
+        Scaled targets of the training rows; their mean is the baseline.
+
+    Returns
+    -------
+    dict
+        ``valid_mse`` (scaled, as nolearn logs the loss), ``valid_rmse_px``,
+        ``baseline_mse``, ``baseline_rmse_px`` (predicting the training
+        rows' mean keypoints for every validation image), ``n_train``,
+        ``n_valid``.
+
+    >>> m = validation_metrics([[0.0, 0.5]], [[0.0, 0.25]], [[0.0, 0.0]])
+    >>> [round(m[k], 4) for k in ('valid_mse', 'valid_rmse_px', 'baseline_rmse_px')]
+    [0.0313, 8.4853, 16.9706]
+    """
+    y_valid = np.asarray(y_valid)
+    mse = overall_rmse(y_valid, y_pred) ** 2
+    baseline = overall_rmse(y_valid, np.broadcast_to(mean_keypoints(y_train),
+                                                     y_valid.shape)) ** 2
+    return {'valid_mse': mse, 'valid_rmse_px': rmse_px(mse),
+            'baseline_mse': baseline, 'baseline_rmse_px': rmse_px(baseline),
+            'n_train': int(len(y_train)), 'n_valid': int(len(y_valid))}
+
+
+def evaluate(net, X, y, valid_rows):
+    """evaluate(net, X, y, valid_rows)
+
+    A trained net's predictions of its validation rows and the figures of
+    ``metrics.json`` (:func:`validation_metrics`).
+
+    Parameters
+    ----------
+    net : nolearn.lasagne.NeuralNet
+        Trained (anything with ``predict(X)`` of scaled targets).
+    X, y : ndarray
+        Every row the net saw, shaped for it, and their scaled targets.
+    valid_rows : array of int
+        The rows it held out; the others are the training rows.
+
+    Returns
+    -------
+    metrics : dict
+    y_valid_px, y_pred_px : ndarray
+        True and predicted keypoints of the validation rows, in pixels.
+    """
+    valid = np.zeros(len(y), dtype=bool)
+    valid[valid_rows] = True
+    y_valid, y_pred = y[valid], net.predict(X[valid])
+    metrics = validation_metrics(y_valid, y_pred, y[~valid])
+    return metrics, unscale_targets(y_valid), unscale_targets(y_pred)

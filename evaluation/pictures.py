@@ -5,8 +5,6 @@ left (the larger x), blue = the subject's right, green = the centre line
 (nose tip, lip centres). True keypoints are circles, predicted ones
 crosses. Everything is drawn with matplotlib's Agg backend (no display).
 """
-import os
-
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -14,6 +12,7 @@ import numpy as np  # noqa: E402
 
 from data_prep.keypoints import KEYPOINT_COLUMNS  # noqa: E402
 from evaluation.metrics import image_rmse  # noqa: E402
+from run_folder import atomic_path  # noqa: E402
 
 LEFT, RIGHT, CENTRE = 'tab:red', 'tab:blue', 'tab:green'
 
@@ -67,15 +66,13 @@ def draw_keypoints(ax, y_true=None, y_pred=None, size=1.0):
 
 
 def _save(fig, path):
-    """Write the figure to a temporary file, then rename: never half a PNG."""
-    tmp = '%s.tmp-%d.png' % (path, os.getpid())
+    """Write the figure atomically (:func:`run_folder.atomic_path`: never
+    half a PNG) and close it."""
     try:
-        fig.savefig(tmp, dpi=fig.dpi)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=fig.dpi)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def face_grid(images, y_true, y_pred, path, titles=None, ncols=4,

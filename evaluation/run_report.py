@@ -19,54 +19,19 @@ rows not held out), as ``metrics.json``'s ``baseline_rmse_px``.
 import os
 
 import numpy as np
-import pandas as pd
 
 from errors import UserError
-from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.dataset import load_training_data
 from data_prep.scaling import unscale_targets
 from evaluation.metrics import error_table
 from evaluation.pictures import face_grid, keypoint_rmse_chart, worst_faces
-
-REPORT_FILES = ('faces_valid.png', 'worst16.png', 'keypoint_rmse.png',
-                'errors.csv', 'errors.md')
+from run_folder import (REPORT_FILES, VALID_PREDICTIONS, atomic_open,
+                        atomic_path, read_manifest, read_valid_predictions,
+                        run_path)
 
 #: Largest difference (px) tolerated between valid_predictions.csv's true
 #: keypoints (written with 4 decimals) and the reloaded data's.
 _SAME_DATA_PX = 0.01
-
-
-def read_valid_predictions(path):
-    """read_valid_predictions(path)
-
-    A run's ``valid_predictions.csv``.
-
-    Returns
-    -------
-    rows : int64 (n,)
-        Each validation face's index in the run's shuffled data.
-    y_true, y_pred : float64 (n, 30)
-        Keypoints in pixels (NaN where the truth is missing).
-
-    Raises
-    ------
-    UserError
-        Missing file or columns.
-    """
-    try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise UserError('%s is not a readable valid_predictions.csv (%s)'
-                        % (path, e))
-    wanted = (['row'] + list(KEYPOINT_COLUMNS)
-              + ['%s_pred' % c for c in KEYPOINT_COLUMNS])
-    missing = [c for c in wanted if c not in table.columns]
-    if missing:
-        raise UserError('%s lacks column %s' % (path, ', '.join(missing[:3])))
-    if len(table) == 0:
-        raise UserError('%s has no rows' % path)
-    return (table['row'].to_numpy(dtype=np.int64),
-            table[list(KEYPOINT_COLUMNS)].to_numpy(dtype=np.float64),
-            table[wanted[31:]].to_numpy(dtype=np.float64))
 
 
 def load_run_data(manifest, data=None):
@@ -93,27 +58,15 @@ def load_run_data(manifest, data=None):
     UserError
         The data cannot be read, or is not the data the run used (SHA-256).
     """
-    from training.run import load_training_data
     info = manifest['data']
     dataset, X, y = load_training_data(data or info['path'],
                                        manifest.get('preprocess', 'none'),
                                        manifest.get('labels', 'complete'),
-                                       info.get('limit'))
-    if info.get('sha256') and dataset.sha256 != info['sha256']:
-        raise UserError('%s is not the data the run used (SHA-256 %s, the run '
-                        'used %s)' % (dataset.path, dataset.sha256[:12],
-                                      info['sha256'][:12]))
+                                       info.get('limit'), info.get('sha256'))
     y_px = unscale_targets(y.astype(np.float64))
     if dataset.mask is not None:
         y_px = np.where(dataset.mask[:len(y_px)], y_px, np.nan)
     return X, y_px
-
-
-def _write_text(text, path):
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def errors_markdown(table, title):
@@ -174,10 +127,9 @@ def write_run_report(run_folder, data=None, loaded=None):
         Not a run folder, no ``valid_predictions.csv``, data missing or not
         the run's.
     """
-    from training.run import read_manifest
     manifest = read_manifest(run_folder)
     rows, y_true, y_pred = read_valid_predictions(
-        os.path.join(run_folder, 'valid_predictions.csv'))
+        run_path(run_folder, VALID_PREDICTIONS))
     X, y_px = loaded if loaded is not None else load_run_data(manifest, data)
     if rows.min() < 0 or rows.max() >= len(X):
         raise UserError('%s/valid_predictions.csv names row %d; the data has '
@@ -195,7 +147,7 @@ def write_run_report(run_folder, data=None, loaded=None):
     images = X[rows]
     name = '%s (%s)' % (manifest.get('net', '?'),
                         os.path.basename(os.path.normpath(run_folder)))
-    paths = {f: os.path.join(run_folder, f) for f in REPORT_FILES}
+    paths = {f: run_path(run_folder, f) for f in REPORT_FILES}
 
     shown = min(16, len(rows))
     face_grid(images[:shown], y_true[:shown], y_pred[:shown],
@@ -208,11 +160,10 @@ def write_run_report(run_folder, data=None, loaded=None):
     keypoint_rmse_chart(table, paths['keypoint_rmse.png'],
                         title='%s: validation RMSE per keypoint (%d faces)'
                         % (name, len(rows)))
-    tmp = '%s.tmp-%d' % (paths['errors.csv'], os.getpid())
-    table.to_csv(tmp, float_format='%.4f')
-    os.replace(tmp, paths['errors.csv'])
-    _write_text(errors_markdown(
-        table, '%s: validation error in pixels of 96' % name),
-        paths['errors.md'])
+    with atomic_path(paths['errors.csv']) as tmp:
+        table.to_csv(tmp, float_format='%.4f')
+    with atomic_open(paths['errors.md']) as f:
+        f.write(errors_markdown(
+            table, '%s: validation error in pixels of 96' % name))
     paths['table'] = table
     return paths

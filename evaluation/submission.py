@@ -19,6 +19,7 @@ import pandas as pd
 
 from errors import DataError, UserError
 from data_prep.keypoints import KEYPOINT_COLUMNS, SIDE
+from run_folder import atomic_path
 
 LOOKUP_COLUMNS = ('RowId', 'ImageId', 'FeatureName')
 SUBMISSION_COLUMNS = ('RowId', 'Location')
@@ -193,12 +194,7 @@ def write_submission(submission, lookup, path):
     if not os.path.isdir(folder):
         raise UserError('cannot write %s: folder %s does not exist'
                         % (path, folder))
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    try:
+    with atomic_path(path) as tmp:
         submission.to_csv(tmp, index=False, float_format='%.4f',
                           lineterminator='\n')
         check_submission(pd.read_csv(tmp), lookup)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -5,13 +5,14 @@ seed) with ``training.run.build`` and its weights are read from the run's
 ``weights.npz`` by ``training.weights.load_weights`` (no pickle; every name
 and shape checked against the net before anything is set).
 """
-import os
-
 import numpy as np
 
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
 from errors import UserError
 from data_prep.scaling import unscale_targets
+from run_folder import WEIGHTS, manifest_net_overrides, read_manifest, run_path
+from training.run import build, shape_for
+from training.weights import load_weights
 
 
 def load_trained_net(run_folder, weights=None):
@@ -38,15 +39,13 @@ def load_trained_net(run_folder, weights=None):
         ``.npz``, or holds another net's parameters. The message names the
         net the run expects.
     """
-    from training.run import build, read_manifest
-    from training.weights import load_weights
     manifest = read_manifest(run_folder)
     name = manifest.get('net')
     if not name:
         raise UserError('%s/manifest.json names no net' % run_folder)
-    path = weights or os.path.join(run_folder, 'weights.npz')
+    path = weights or run_path(run_folder, WEIGHTS)
     net = build(name, manifest.get('seed', 42),
-                net_overrides=manifest.get('net_overrides'))
+                net_overrides=manifest_net_overrides(manifest))
     net.initialize()  # compiles predict; after it, so it cannot rebuild layers
     try:
         load_weights(net, path, name)
@@ -65,6 +64,5 @@ def predict_px(net, X):
     Keypoints the net predicts for images ``X`` (float32 (n, 1, 96, 96),
     preprocessed as the net's training data), in pixels: float64 (n, 30).
     """
-    from training.run import shape_for
     X = shape_for(net, np.asarray(X, dtype=np.float32))
     return unscale_targets(np.asarray(net.predict(X), dtype=np.float64))

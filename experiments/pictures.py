@@ -9,6 +9,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from run_folder import atomic_path  # noqa: E402
+
 
 def plot_valid_curves(curves, path, title):
     """plot_valid_curves(curves, path, title)
@@ -20,7 +22,7 @@ def plot_valid_curves(curves, path, title):
     ----------
     curves : list of (label, history rows, study rows or None)
         Rows are dicts with ``epoch`` and ``valid_loss`` (``history.csv`` or
-        a log of the study, as ``training.run.read_history_csv`` reads).
+        a log of the study, as ``run_folder.read_history_csv`` reads).
     path : str
         The PNG to write.
     title : str
@@ -46,7 +48,8 @@ def plot_valid_curves(curves, path, title):
         if curves:
             ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
 
@@ -93,6 +96,7 @@ def plot_first_layer(W, path, title, limit=32):
                 ax.imshow(images[i], cmap='gray', interpolation='nearest')
         fig.suptitle(title, fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.94))
-        fig.savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)

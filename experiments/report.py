@@ -2,8 +2,9 @@
 import datetime
 import os
 
-from experiments.runner import FINISHED_STATUSES, row_status, table_dir
+from experiments.summary import table_dir, write_table
 from experiments.tables import TABLES
+from run_folder import FINISHED_STATUSES, atomic_open, run_status
 
 
 def write_report(results_dir):
@@ -18,7 +19,6 @@ def write_report(results_dir):
     (str, list of str)
         The report's path and the tables it holds.
     """
-    from experiments.summary import write_table
     lines = ['# Detecting Facial Keypoints using Conv Nets: the study\'s '
              'tables, re-run', '',
              'Each section: the slides\' numbers beside this run\'s; the line '
@@ -28,7 +28,7 @@ def write_report(results_dir):
     included = []
     for name, table in TABLES.items():
         folder = table_dir(results_dir, name)
-        if not any(row_status(os.path.join(folder, row)) in FINISHED_STATUSES
+        if not any(run_status(os.path.join(folder, row)) in FINISHED_STATUSES
                    for row in table.rows):
             continue
         # Rewrite it: a table interrupted before its summary still reports.
@@ -51,6 +51,6 @@ def write_report(results_dir):
         '%Y-%m-%d %H:%M'))
     os.makedirs(results_dir, exist_ok=True)
     path = os.path.join(results_dir, 'REPORT.md')
-    with open(path, 'w') as f:
+    with atomic_open(path) as f:
         f.write('\n'.join(lines) + '\n')
     return path, included

@@ -9,7 +9,8 @@ Layout::
                                     (experiments.summary)
 
 A row is finished when its ``manifest.json`` says ``completed`` (or that a
-handler stopped it: ``stopped-nonfinite``, ``stopped-early``); finished rows
+handler stopped it: ``stopped-nonfinite``, ``stopped-early``:
+``run_folder.FINISHED_STATUSES``); finished rows
 are never run again. A row left ``running`` or ``interrupted`` (Ctrl-C, a
 killed process) is resumed from its checkpoint with ``training.run.resume``;
 a row that cannot be resumed (no checkpoint yet, or keywords a manifest
@@ -26,29 +27,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from errors import UserError
+from data_prep.dataset import default_data_dir
+from experiments.augmented_split import DCTAugmentedSplit
+# FINISHED_STATUSES, row_status and table_dir are imported from here by
+# experiments.__main__ as well.
+from experiments.summary import (SETTINGS_FILE, read_settings, study_log_path,
+                                 table_dir, write_table)
 from experiments.tables import get_table, scaled_epochs, slide_epochs
+from nets import default_epochs
+from paths import REPO
+from run_folder import FINISHED_STATUSES, find_checkpoint, write_json
+from run_folder import run_status as row_status
+from training import run as training_run
 
 RESULTS_DIR = 'results'
-SETTINGS_FILE = 'settings.json'
 LOCK_FILE = '.lock'
-FINISHED_STATUSES = ('completed', 'stopped-nonfinite', 'stopped-early')
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: The study's per-epoch logs, on the developers' machines only.
-STUDY_LOGS = os.path.join(os.path.dirname(REPO), 'shared', 'data',
-                          'w207_logs')
-
-
-def study_log_path(row):
-    """study_log_path(row)
-
-    Path of the study's log of ``row`` when ``../shared`` is present, else
-    None.
-    """
-    if row.study_log is None:
-        return None
-    path = os.path.join(STUDY_LOGS, row.study_log)
-    return path if os.path.isfile(path) else None
 
 
 def net_overrides(row):
@@ -60,7 +53,6 @@ def net_overrides(row):
     """
     overrides = dict(row.overrides)
     if row.augment is not None:
-        from experiments.augmented_split import DCTAugmentedSplit
         overrides['train_split'] = DCTAugmentedSplit(*row.augment)
     return overrides
 
@@ -83,45 +75,8 @@ def row_epochs(table_name, row, epochs_scale):
     """
     epochs = slide_epochs(table_name, row.name)
     if epochs is None:
-        from nets import default_epochs
         epochs = default_epochs(row.net)
     return scaled_epochs(epochs, epochs_scale)
-
-
-def read_manifest(folder):
-    """read_manifest(folder)
-
-    The row's ``manifest.json`` as a dict, or None when the folder has none
-    (or an unreadable one).
-    """
-    try:
-        with open(os.path.join(folder, 'manifest.json')) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def row_status(folder):
-    """row_status(folder)
-
-    ``'absent'`` (no folder, or an empty one), ``'broken'`` (files but no
-    readable manifest), or the manifest's status (``'completed'``,
-    ``'running'``, ``'interrupted'``, ...).
-    """
-    if not os.path.isdir(folder) or not os.listdir(folder):
-        return 'absent'
-    manifest = read_manifest(folder)
-    if manifest is None:
-        return 'broken'
-    return manifest.get('status', 'broken')
-
-
-def is_finished(folder):
-    """is_finished(folder)
-
-    True when the run folder's manifest says training ended by itself.
-    """
-    return row_status(folder) in FINISHED_STATUSES
 
 
 def resolve_data(data):
@@ -131,41 +86,27 @@ def resolve_data(data):
     ``$KFKD_DATA``, else ``data/``), so settings compare across directories.
     """
     if data is None:
-        from data_prep.dataset import default_data_dir
         data = default_data_dir()
     data = os.fspath(data)
     return data if data == 'synthetic' else os.path.abspath(data)
 
 
-def table_dir(results_dir, table_name):
-    return os.path.join(results_dir, table_name)
-
-
 def _check_settings(folder, settings, row_names):
     """Refuse to mix rows run with other settings into one table."""
-    path = os.path.join(folder, SETTINGS_FILE)
-    if os.path.isfile(path):
-        with open(path) as f:
-            try:
-                earlier = json.load(f)
-            except ValueError:
-                earlier = None
+    earlier = read_settings(folder)
+    if earlier is not None:
         started = [r for r in row_names
                    if row_status(os.path.join(folder, r)) != 'absent']
-        if earlier is not None and started and any(
+        if started and any(
                 earlier.get(k) != v for k, v in settings.items()):
             differ = ', '.join('%s %s (now %s)' % (k, earlier.get(k), v)
                                for k, v in settings.items()
                                if earlier.get(k) != v)
-            raise UserError('%s holds rows run with other settings: %s; pass '
-                            '--out another folder, or move it away'
+            raise UserError('%s holds rows run with other settings: %s; give '
+                            'another results folder, or move it away'
                             % (folder, differ))
     os.makedirs(folder, exist_ok=True)
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    with open(tmp, 'w') as f:
-        json.dump(settings, f, indent=2)
-        f.write('\n')
-    os.replace(tmp, path)
+    write_json(os.path.join(folder, SETTINGS_FILE), settings)
 
 
 def _pid_alive(pid):
@@ -227,8 +168,6 @@ def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
     str
         The row's status afterwards (see :func:`row_status`).
     """
-    from training import run as training_run
-    from training.checkpoint import find_checkpoint
     table = get_table(table_name)
     if row_name not in table.rows:
         raise UserError('table %s has no row %r; rows: %s'
@@ -320,7 +259,6 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
     dict
         Row name -> status after the run.
     """
-    from experiments.summary import write_table
     table = get_table(table_name)
     if not epochs_scale > 0:
         raise UserError('--epochs-scale must be above 0, not %s' % epochs_scale)

@@ -15,19 +15,37 @@
   the conv nets, the hidden units as 96x96 images for net1);
 * ``faces.png``: validation faces of the best row with true and predicted
   keypoints.
+
+It also says where a table's files are (:func:`table_dir`,
+:data:`SETTINGS_FILE`) and where the study's own log of a row is
+(:func:`study_log_path`); ``experiments.runner`` writes them there.
 """
 import csv
 import datetime
-import json
 import os
 
 import numpy as np
 
-from experiments.runner import (FINISHED_STATUSES, SETTINGS_FILE,
-                                read_manifest, row_status, study_log_path,
-                                table_dir)
+from errors import UserError
+from evaluation.pictures import face_grid
+from evaluation.run_report import load_run_data
+from experiments.pictures import plot_first_layer, plot_valid_curves
 from experiments.slides import read_slide_numbers
 from experiments.tables import get_table
+from paths import REPO
+from run_folder import (FINISHED_STATUSES, HISTORY, METRICS, VALID_PREDICTIONS,
+                        WEIGHTS, RunFolderError, atomic_open, read_history_csv,
+                        read_json, read_manifest, read_metrics,
+                        read_valid_predictions, run_path, run_status)
+from training.weights import load_arrays
+
+#: ``results/<table>/settings.json``: the epoch scale, data, limit and seed
+#: the table's rows ran with.
+SETTINGS_FILE = 'settings.json'
+
+#: The study's per-epoch logs, on the developers' machines only.
+STUDY_LOGS = os.path.join(os.path.dirname(REPO), 'shared', 'data',
+                          'w207_logs')
 
 COLUMNS = ('row', 'label', 'slide train loss', 'slide val loss',
            'our train loss', 'our val loss', 'our val RMSE px',
@@ -35,23 +53,45 @@ COLUMNS = ('row', 'label', 'slide train loss', 'slide val loss',
 FACES = 16
 
 
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+def table_dir(results_dir, table_name):
+    """table_dir(results_dir, table_name)
+
+    The folder of a table's rows and files: ``<results_dir>/<table>``.
+    """
+    return os.path.join(results_dir, table_name)
+
+
+def study_log_path(row):
+    """study_log_path(row)
+
+    Path of the study's log of ``row`` when ``../shared`` is present, else
+    None.
+    """
+    if row.study_log is None:
         return None
+    path = os.path.join(STUDY_LOGS, row.study_log)
+    return path if os.path.isfile(path) else None
 
 
 def _read_history(folder):
-    from training.run import read_history_csv
-    path = os.path.join(folder, 'history.csv')
+    """A row's history rows; none while it has not written a readable one."""
+    path = run_path(folder, HISTORY)
     if not os.path.isfile(path):
         return []
     try:
         return read_history_csv(path)
-    except Exception:  # a half-written file of a running row: no curve yet
+    except RunFolderError:
         return []
+
+
+def _read_metrics(folder):
+    """A row's metrics.json, or {} when it has none (or an unreadable one)."""
+    if not os.path.isfile(run_path(folder, METRICS)):
+        return {}
+    try:
+        return read_metrics(folder)
+    except RunFolderError:
+        return {}
 
 
 def _loss(value):
@@ -86,16 +126,16 @@ def row_results(table_name, results_dir):
     (None where the row has not run), plus ``history``, ``study`` (the
     study's curve or None), ``folder``, ``status``, ``manifest``.
     """
-    from training.run import read_history_csv
     table = get_table(table_name)
     slides = read_slide_numbers().get(table_name, {})
     results = []
     for name, row in table.rows.items():
         slide = slides.get(name)
         folder = os.path.join(table_dir(results_dir, table_name), name)
-        status = row_status(folder)
-        manifest = read_manifest(folder) or {}
-        metrics = _read_json(os.path.join(folder, 'metrics.json')) or {}
+        status = run_status(folder)
+        manifest = (read_manifest(folder)
+                    if status not in ('absent', 'broken') else {})
+        metrics = _read_metrics(folder)
         history = _read_history(folder)
         durations = [r['dur_s'] for r in history]
         study_path = study_log_path(row)
@@ -187,17 +227,15 @@ def _settings_line(settings, results):
 
 def _pictures(table_name, results, folder):
     """first_layer.png and faces.png of the best row; returns their names."""
-    from experiments.pictures import plot_first_layer
     best = best_row(results)
     if best is None:
         return []
     written = []
-    weights_path = os.path.join(best['folder'], 'weights.npz')
+    weights_path = run_path(best['folder'], WEIGHTS)
     if os.path.isfile(weights_path):
-        with np.load(weights_path, allow_pickle=False) as npz:
-            key = next((k for k in ('conv1.W', 'hidden.W') if k in npz.files),
-                       None)
-            W = npz[key] if key else None
+        first = load_arrays(weights_path, names=('conv1.W', 'hidden.W'))
+        key = next((k for k in ('conv1.W', 'hidden.W') if k in first), None)
+        W = first[key] if key else None
         if W is not None:
             what = 'conv1' if key == 'conv1.W' else 'hidden layer'
             plot_first_layer(W, os.path.join(folder, 'first_layer.png'),
@@ -207,7 +245,6 @@ def _pictures(table_name, results, folder):
                             % (what, best['row'])))
     faces = _validation_faces(best)
     if faces is not None:
-        from evaluation.pictures import face_grid
         images, y_true, y_pred = faces
         face_grid(images, y_true, y_pred, os.path.join(folder, 'faces.png'),
                   suptitle='%s, row %s: validation faces (o true, x predicted)'
@@ -219,9 +256,7 @@ def _pictures(table_name, results, folder):
 
 def _validation_faces(result, n=FACES):
     """Images, true and predicted keypoints (px) of the first n validation rows."""
-    from errors import UserError
-    from evaluation.run_report import load_run_data, read_valid_predictions
-    path = os.path.join(result['folder'], 'valid_predictions.csv')
+    path = run_path(result['folder'], VALID_PREDICTIONS)
     if not os.path.isfile(path) or 'data' not in result['manifest']:
         return None
     try:
@@ -231,6 +266,21 @@ def _validation_faces(result, n=FACES):
         return None
     rows = rows[:n]
     return X[rows].reshape((-1, 96, 96)), y_true[:n], y_pred[:n]
+
+
+def read_settings(folder):
+    """read_settings(folder)
+
+    The table folder's ``settings.json``, or None before its first run (or
+    when it is unreadable).
+    """
+    path = os.path.join(folder, SETTINGS_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        return read_json(path)
+    except RunFolderError:
+        return None
 
 
 def write_table(table_name, results_dir):
@@ -244,14 +294,13 @@ def write_table(table_name, results_dir):
     str
         The path of ``table.md``.
     """
-    from experiments.pictures import plot_valid_curves
     table = get_table(table_name)
     folder = table_dir(results_dir, table_name)
     os.makedirs(folder, exist_ok=True)
     results = row_results(table_name, results_dir)
-    settings = _read_json(os.path.join(folder, SETTINGS_FILE))
+    settings = read_settings(folder)
 
-    with open(os.path.join(folder, 'table.csv'), 'w', newline='') as f:
+    with atomic_open(os.path.join(folder, 'table.csv'), newline='') as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         for r in results:
@@ -279,6 +328,6 @@ def write_table(table_name, results_dir):
     lines += ['Written %s.' % datetime.datetime.now().strftime(
         '%Y-%m-%d %H:%M')]
     path = os.path.join(folder, 'table.md')
-    with open(path, 'w') as f:
+    with atomic_open(path) as f:
         f.write('\n'.join(lines) + '\n')
     return path

@@ -9,7 +9,9 @@ import pytest
 from skimage import data, io
 
 import predict
+from data_prep.dataset import load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
+from evaluation.trained_net import load_trained_net, predict_px
 from data_prep.synthetic import write_kaggle_csv
 from tests.conftest import shared_path
 from tests.evaluation.tiny_run import make_tiny_run
@@ -64,8 +66,6 @@ def test_submit_small_lookup_everywhere(run, tmp_path):
     os.remove(path)  # the run is shared by other tests
     assert list(submission['RowId']) == [1, 2, 3]
     # The same net on the same faces, through the evaluation package.
-    from data_prep.dataset import load_dataset
-    from evaluation.trained_net import load_trained_net, predict_px
     net, _ = load_trained_net(run)
     y = predict_px(net, load_dataset(str(tmp_path), kind='test').X)
     expected = np.clip([y[0, 0], y[0, 21], y[4, 29]], 0, 96)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import nets
 import run_experiment
 from tests.conftest import REPO, shared_path
 
@@ -90,7 +91,6 @@ def test_no_net_and_no_resume(capsys):
 
 
 def test_list_names_every_net_with_its_count(capsys):
-    import nets
     code, out, err = main(['--list'], capsys)
     assert code == 0
     lines = out.strip().splitlines()

@@ -10,28 +10,25 @@ Every ``every`` epochs :class:`Checkpoint` writes ``<run>/checkpoint/``:
 - ``history.json``: ``train_history_`` (its length is the schedule's position:
   nolearn numbers epochs on from it).
 
-It writes into a temporary folder and renames it into place, so a SIGKILL at
-any moment leaves the previous complete checkpoint (as ``checkpoint`` or,
-between the two renames, ``checkpoint.old``): at most ``every`` epochs are lost.
+It writes into a temporary folder and renames it into place
+(:func:`run_folder.atomic_folder`), so a SIGKILL at any moment leaves the
+previous complete checkpoint (as ``checkpoint`` or, between the two renames,
+``checkpoint.old``; :func:`run_folder.find_checkpoint` finds either): at most
+``every`` epochs are lost.
 """
-import json
 import os
-import shutil
 
 import numpy as np
 
+import compat  # noqa: F401  (before lasagne)
+import lasagne.random
+
 from errors import UserError
+from run_folder import (CHECKPOINT, CHECKPOINT_STATE, WEIGHTS, atomic_folder,
+                        read_checkpoint_history, run_path,
+                        write_checkpoint_history)
 from training import seeding
 from training.weights import load_arrays, load_weights, save_arrays, save_weights
-
-CHECKPOINT_DIR = 'checkpoint'
-
-
-def _json_value(value):
-    """A JSON-able copy of a train_history_ value (NumPy scalars to Python)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def rng_states(net):
@@ -41,8 +38,6 @@ def rng_states(net):
     after its layers are built: NumPy's global one, Lasagne's and the batch
     iterators' (:func:`training.seeding.batch_iterator_rngs`).
     """
-    import compat  # noqa: F401  (before lasagne)
-    import lasagne.random
     rngs = {'numpy.global': np.random.mtrand._rand}
     lasagne_rng = lasagne.random.get_rng()
     if isinstance(lasagne_rng, np.random.RandomState):
@@ -117,61 +112,19 @@ def restore_training_state(net, arrays, where='checkpoint'):
                        int(pos), int(has_gauss), float(cached)))
 
 
-def write_checkpoint(net, run_folder):
-    """write_checkpoint(net, run_folder)
+def write_checkpoint(net, folder):
+    """write_checkpoint(net, folder)
 
-    Write ``<run_folder>/checkpoint/`` now (weights, training state,
+    Write ``<folder>/checkpoint/`` now (weights, training state,
     history), atomically. Returns the checkpoint folder.
     """
-    final = os.path.join(run_folder, CHECKPOINT_DIR)
-    tmp = '%s.tmp-%d' % (final, os.getpid())
-    old = final + '.old'
-    if os.path.exists(tmp):
-        shutil.rmtree(tmp)
-    os.makedirs(tmp)
-    save_weights(net, os.path.join(tmp, 'weights.npz'))
-    save_arrays(training_state_arrays(net), os.path.join(tmp, 'state.npz'))
-    history = [{k: _json_value(v) for k, v in row.items()}
-               for row in net.train_history_]
-    with open(os.path.join(tmp, 'history.json'), 'w') as f:
-        json.dump({'epoch': len(history), 'history': history}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    if os.path.exists(old):
-        shutil.rmtree(old)
-    if os.path.exists(final):
-        os.rename(final, old)
-    os.rename(tmp, final)
-    if os.path.exists(old):
-        shutil.rmtree(old)
+    final = run_path(folder, CHECKPOINT)
+    with atomic_folder(final) as tmp:
+        save_weights(net, os.path.join(tmp, WEIGHTS))
+        save_arrays(training_state_arrays(net),
+                    os.path.join(tmp, CHECKPOINT_STATE))
+        write_checkpoint_history(tmp, net.train_history_)
     return final
-
-
-def find_checkpoint(run_folder):
-    """find_checkpoint(run_folder)
-
-    The newest complete checkpoint folder of a run (``checkpoint``, or
-    ``checkpoint.old`` when a kill fell between the two renames), or None.
-    """
-    for name in (CHECKPOINT_DIR, CHECKPOINT_DIR + '.old'):
-        path = os.path.join(run_folder, name)
-        if os.path.isfile(os.path.join(path, 'history.json')):
-            return path
-    return None
-
-
-def read_history(checkpoint_folder):
-    """read_history(checkpoint_folder)
-
-    The ``train_history_`` rows saved in a checkpoint folder.
-    """
-    path = os.path.join(checkpoint_folder, 'history.json')
-    try:
-        with open(path) as f:
-            return json.load(f)['history']
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError('%s is not a readable checkpoint history (%s)'
-                        % (path, e))
 
 
 def restore_checkpoint(net, checkpoint_folder, net_name=None):
@@ -188,9 +141,9 @@ def restore_checkpoint(net, checkpoint_folder, net_name=None):
         The number of epochs the checkpoint holds.
     """
     net.initialize()
-    history = read_history(checkpoint_folder)
-    load_weights(net, os.path.join(checkpoint_folder, 'weights.npz'), net_name)
-    state_path = os.path.join(checkpoint_folder, 'state.npz')
+    history = read_checkpoint_history(checkpoint_folder)
+    load_weights(net, os.path.join(checkpoint_folder, WEIGHTS), net_name)
+    state_path = os.path.join(checkpoint_folder, CHECKPOINT_STATE)
     restore_training_state(net, load_arrays(state_path, 'checkpoint state'),
                            where=state_path)
     net.train_history_[:] = history
@@ -210,8 +163,8 @@ class Checkpoint(object):
 
     def __init__(self, folder, every=10):
         if int(every) < 1:
-            raise UserError('--checkpoint-every must be at least 1, not %r'
-                            % (every,))
+            raise UserError('every=%r: a checkpoint every N epochs needs N at '
+                            'least 1' % (every,))
         self.folder = folder
         self.every = int(every)
 

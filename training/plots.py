@@ -4,6 +4,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from run_folder import atomic_path  # noqa: E402
+
 
 def _column(history, name):
     """Column ``name`` of a history given as rows (dicts) or a DataFrame."""
@@ -24,7 +26,7 @@ def plot_loss(history, path, title, reference=None, reference_label='study'):
         Rows with ``epoch``, ``train_loss`` and ``valid_loss`` (nolearn's
         ``train_history_`` or a ``history.csv`` read back).
     path : str
-        The PNG file to write.
+        The PNG file to write (atomically).
     title : str
         The figure's title.
     reference : sequence of dict or pandas.DataFrame or None
@@ -55,6 +57,7 @@ def plot_loss(history, path, title, reference=None, reference_label='study'):
         ax.grid(True, which='both', alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)

@@ -8,6 +8,9 @@ declared.
 """
 import numpy as np
 
+import compat  # noqa: F401  (before lasagne)
+import lasagne.random
+
 
 def seed_everything(seed):
     """seed_everything(seed)
@@ -29,8 +32,6 @@ def seed_everything(seed):
     >>> seed_everything(1); a == lasagne.random.get_rng().rand()
     True
     """
-    import compat  # noqa: F401  (before lasagne)
-    import lasagne.random
     seed = int(seed)
     np.random.seed(seed)
     lasagne.random.set_rng(np.random.RandomState(seed))

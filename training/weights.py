@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 from errors import UserError
+from run_folder import atomic_open
 
 
 def param_arrays(net):
@@ -53,26 +54,19 @@ def save_arrays(arrays, path):
     """save_arrays(arrays, path)
 
     Write a mapping name -> array to ``path`` as an uncompressed ``.npz``,
-    atomically: a temporary file beside it is written, flushed to disk and
-    renamed over ``path``, so a crash leaves either the old file or the new.
+    atomically and flushed to disk (:func:`run_folder.atomic_open`), so a
+    crash leaves either the old file or the new.
     """
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    try:
-        with open(tmp, 'wb') as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path, 'wb', fsync=True) as f:
+        np.savez(f, **arrays)
 
 
-def load_arrays(path, what='weights'):
-    """load_arrays(path, what='weights')
+def load_arrays(path, what='weights', names=None):
+    """load_arrays(path, what='weights', names=None)
 
     Read every array of a ``.npz`` file (``allow_pickle=False``) into an
-    ``OrderedDict``, in the file's order.
+    ``OrderedDict``, in the file's order; only those of `names` that it
+    holds when `names` is given (the others are not read).
 
     Raises
     ------
@@ -84,7 +78,8 @@ def load_arrays(path, what='weights'):
         raise UserError('%s does not exist (no %s file there)' % (path, what))
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return OrderedDict((name, npz[name]) for name in npz.files)
+            return OrderedDict((name, npz[name]) for name in npz.files
+                               if names is None or name in names)
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise UserError('%s is not a readable %s file (%s: %s)'
                         % (path, what, type(e).__name__, e))

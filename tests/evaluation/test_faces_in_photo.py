@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
+from skimage.transform import rescale
 
 from errors import UserError
 from data_prep.synthetic import make_faces
@@ -105,7 +106,6 @@ def test_exif_orientation_is_applied(tmp_path):
 
 def test_large_photos_are_searched_downscaled():
     # The astronaut at 2.5x (1280 px) is searched at 1024 px; same face.
-    from skimage.transform import rescale
     grey = fip.to_grey(data.astronaut())
     big = rescale(grey, 2.5, order=1)
     boxes = fip.detect_faces(big)

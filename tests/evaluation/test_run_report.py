@@ -7,8 +7,8 @@ import pytest
 
 from errors import UserError
 from data_prep.keypoints import KEYPOINT_COLUMNS
-from evaluation.run_report import (REPORT_FILES, read_valid_predictions,
-                                   write_run_report)
+from evaluation.run_report import write_run_report
+from run_folder import REPORT_FILES, read_valid_predictions
 from tests.evaluation.tiny_run import N_VALID
 
 

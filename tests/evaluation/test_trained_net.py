@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 from errors import UserError
-from evaluation.run_report import read_valid_predictions
+from data_prep.dataset import load_training_data
 from evaluation.trained_net import load_trained_net, predict_px
-from training.run import load_training_data
+from nets import build_net
+from run_folder import read_valid_predictions
 from tests.evaluation.tiny_run import ROWS
+from training.weights import save_weights
 
 
 @pytest.fixture
@@ -27,8 +29,6 @@ def test_reloaded_net_predicts_what_the_run_wrote(tiny_run):
 
 
 def test_weights_of_another_net_are_refused_naming_net1(run_copy):
-    from nets import build_net
-    from training.weights import save_weights
     other = build_net('net1', hidden_num_units=20)  # the run's has 10
     other.initialize_layers()
     save_weights(other, str(run_copy / 'weights.npz'))

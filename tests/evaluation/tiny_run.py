@@ -6,6 +6,8 @@ the tests do not mind: they check plumbing, numbers and files.
 """
 import os
 
+from training.run import run
+
 ROWS = 200
 N_VALID = 40  # nolearn's TrainSplit(eval_size=0.2)
 
@@ -15,7 +17,6 @@ def make_tiny_run(folder):
 
     Train the tiny run into ``folder`` (must not exist); returns its path.
     """
-    from training.run import run
     return run('net1', epochs=2, data='synthetic', limit=ROWS,
                net_overrides={'hidden_num_units': 10}, out=os.fspath(folder),
                command=['tests'])

@@ -12,9 +12,11 @@ import os
 import pytest
 
 from errors import UserError
-from experiments.runner import row_status, run_row, run_table
+from experiments.report import write_report
+from experiments.runner import row_status, run_table
 from experiments.summary import COLUMNS
 from experiments.tables import TABLES
+from training.run import run
 
 LIMIT = 20      # synthetic faces: 16 train / 4 valid
 TINY = 1e-6     # every row trains 1 epoch
@@ -94,7 +96,6 @@ def test_other_settings_are_refused_and_nothing_is_lost(tmp_path):
 
 
 def test_interrupted_row_resumes_and_broken_row_is_moved_aside(tmp_path):
-    from training.run import run
     folder = tmp_path / 'hidden_units' / '100'
     run('net1', epochs=1, data='synthetic', limit=LIMIT, out=str(folder),
         net_overrides={'hidden_num_units': 100}, checkpoint_every=1)
@@ -151,7 +152,6 @@ def test_dct_row_trains_on_augmented_copies(tmp_path):
 
 
 def test_report_gathers_finished_tables(tmp_path):
-    from experiments.report import write_report
     path, tables = write_report(str(tmp_path))
     assert tables == []
     assert 'No table has a finished row yet' in open(path).read()

@@ -6,12 +6,18 @@ momentum schedules) shrunk to a few filters and units, on 200 synthetic faces.
 import csv
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 import compat  # noqa: F401
 from errors import UserError
+from run_folder import find_checkpoint, read_checkpoint_history
+from tests.conftest import REPO
 from training import checkpoint, run as runner
 
 TINY_NET6 = dict(conv1_num_filters=2, conv2_num_filters=2, conv3_num_filters=2,
@@ -60,7 +66,7 @@ def test_resume_after_kill_repeats_the_uninterrupted_run(tmp_path, monkeypatch,
     # What a SIGKILL after epoch 3 leaves: the manifest and epochs 1-2.
     assert sorted(os.listdir(folder)) == ['checkpoint', 'manifest.json']
     assert json.load(open(os.path.join(folder, 'manifest.json')))['status'] == 'running'
-    saved = checkpoint.read_history(checkpoint.find_checkpoint(folder))
+    saved = read_checkpoint_history(find_checkpoint(folder))
     assert [row['epoch'] for row in saved] == [1, 2]
     assert sorted(os.listdir(os.path.join(folder, 'checkpoint'))) == [
         'history.json', 'state.npz', 'weights.npz']
@@ -101,8 +107,8 @@ def test_kill_between_renames_keeps_the_old_checkpoint(tmp_path):
     os.makedirs(os.path.join(folder, 'checkpoint.old'))
     with open(os.path.join(folder, 'checkpoint.old', 'history.json'), 'w') as f:
         json.dump({'epoch': 1, 'history': [{'epoch': 1}]}, f)
-    assert checkpoint.find_checkpoint(folder).endswith('checkpoint.old')
-    assert checkpoint.read_history(checkpoint.find_checkpoint(folder)) == [{'epoch': 1}]
+    assert find_checkpoint(folder).endswith('checkpoint.old')
+    assert read_checkpoint_history(find_checkpoint(folder)) == [{'epoch': 1}]
 
 
 def test_resume_of_a_finished_run_asks_for_more_epochs(uninterrupted):
@@ -122,11 +128,6 @@ def test_checkpoint_every_must_be_positive():
 
 @pytest.mark.slow
 def test_sigkill_loses_at_most_n_epochs_and_resume_goes_on(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-    from tests.conftest import REPO
     folder = str(tmp_path / 'run')
     command = [sys.executable, 'run_experiment.py']
     proc = subprocess.Popen(
@@ -135,14 +136,14 @@ def test_sigkill_loses_at_most_n_epochs_and_resume_goes_on(tmp_path):
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 600
-        while checkpoint.find_checkpoint(folder) is None:
+        while find_checkpoint(folder) is None:
             assert proc.poll() is None and time.time() < deadline
             time.sleep(0.05)
         time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    saved = checkpoint.read_history(checkpoint.find_checkpoint(folder))
+    saved = read_checkpoint_history(find_checkpoint(folder))
     done = len(saved)
     assert done >= 5 and done % 5 == 0
     assert not os.path.exists(os.path.join(folder, 'history.csv'))

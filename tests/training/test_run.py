@@ -1,14 +1,22 @@
 """training.run: one tiny training run writes a complete, truthful run folder."""
 import csv
+import datetime
 import json
 import os
 
+import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 
 import compat  # noqa: F401
 from errors import UserError
+from data_prep.dataset import load_dataset
+from data_prep.keypoints import KEYPOINT_COLUMNS
+from nets import build_net
+from run_folder import default_run_folder
 from training import run as runner
+from training.weights import load_weights
 
 TINY_NET1 = {'hidden_num_units': 10}
 LIMIT = 200
@@ -32,7 +40,6 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def data():
-    from data_prep.dataset import load_dataset
     dataset = load_dataset('synthetic', labels='complete', shuffle_seed=42,
                            n_synthetic=LIMIT)
     return dataset.X[:LIMIT], dataset.y[:LIMIT], dataset.image_ids[:LIMIT]
@@ -46,7 +53,6 @@ def test_run_folder_holds_every_file(folder):
 
 
 def test_run_report_agrees_with_metrics(folder):
-    import pandas as pd
     errors = pd.read_csv(os.path.join(folder, 'errors.csv'), index_col=0)
     with open(os.path.join(folder, 'metrics.json')) as f:
         metrics = json.load(f)
@@ -71,8 +77,6 @@ def test_history_csv_has_the_study_logs_columns(folder):
 
 
 def test_weights_load_into_the_same_net(folder):
-    from nets import build_net
-    from training.weights import load_weights
     net = build_net('net1', **TINY_NET1)
     net.initialize_layers()
     load_weights(net, os.path.join(folder, 'weights.npz'), 'net1')
@@ -82,7 +86,6 @@ def test_weights_load_into_the_same_net(folder):
 
 
 def test_valid_predictions_are_the_first_fifth_in_pixels(folder, data):
-    from data_prep.keypoints import KEYPOINT_COLUMNS
     rows = read_csv(os.path.join(folder, 'valid_predictions.csv'))
     assert len(rows) == LIMIT // 5  # TrainSplit(eval_size=0.2): first 20%
     assert list(rows[0]) == (['row', 'image_id'] + list(KEYPOINT_COLUMNS)
@@ -98,7 +101,6 @@ def test_valid_predictions_are_the_first_fifth_in_pixels(folder, data):
 
 
 def test_metrics_agree_with_predictions_and_history(folder, data):
-    from data_prep.keypoints import KEYPOINT_COLUMNS
     metrics = json.load(open(os.path.join(folder, 'metrics.json')))
     history = read_csv(os.path.join(folder, 'history.csv'))
     assert metrics['epochs_run'] == 3 and metrics['status'] == 'completed'
@@ -140,7 +142,6 @@ def test_manifest_records_what_ran(folder):
 
 
 def test_loss_png_is_a_picture(folder):
-    import matplotlib.image
     image = matplotlib.image.imread(os.path.join(folder, 'loss.png'))
     assert image.shape[:2] == (450, 700)
     assert image.std() > 0.05  # not a blank canvas
@@ -197,11 +198,11 @@ def test_non_finite_loss_is_reported_as_such(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(labels='all'), '--labels all'),
-    (dict(limit=5), '--limit 5'),
-    (dict(checkpoint_every=0), '--checkpoint-every'),
-    (dict(epochs=0), '--epochs'),
-    (dict(batch_size=0), '--batch-size'),
+    (dict(labels='all'), "labels='all'"),
+    (dict(limit=5), 'limit=5'),
+    (dict(checkpoint_every=0), 'checkpoint_every=0'),
+    (dict(epochs=0), 'epochs=0'),
+    (dict(batch_size=0), 'batch_size=0'),
 ])
 def test_bad_options_are_user_errors_and_write_nothing(tmp_path, kwargs, message):
     options = dict(epochs=2, data='synthetic', limit=LIMIT,
@@ -213,12 +214,11 @@ def test_bad_options_are_user_errors_and_write_nothing(tmp_path, kwargs, message
 
 
 def test_default_run_folder_never_reuses_a_name(tmp_path):
-    import datetime
     when = datetime.datetime(2016, 4, 1, 9, 5, 0)
-    first = runner.default_run_folder('net6', str(tmp_path), when)
+    first = default_run_folder('net6', str(tmp_path), when)
     assert first.endswith('net6-20160401-090500')
     os.makedirs(first)
-    assert runner.default_run_folder('net6', str(tmp_path), when) == first + '-2'
+    assert default_run_folder('net6', str(tmp_path), when) == first + '-2'
 
 
 def test_a_crash_in_training_is_recorded_and_raised(tmp_path, monkeypatch):
@@ -234,7 +234,6 @@ def test_a_crash_in_training_is_recorded_and_raised(tmp_path, monkeypatch):
 
 
 def test_compare_log_is_drawn_and_checked(tmp_path, folder):
-    import matplotlib.image
     log = os.path.join(folder, 'history.csv')
     with_log = tiny_run(tmp_path / 'with', compare_log=log)
     plain = matplotlib.image.imread(os.path.join(folder, 'loss.png'))

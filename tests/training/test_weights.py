@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 import compat  # noqa: F401
+import lasagne.random
 from errors import UserError
 from nets import build_net
 from training.weights import load_weights, param_arrays, save_weights
 
 
 def tiny_net1(hidden=10, seed=0):
-    import lasagne.random
     lasagne.random.set_rng(np.random.RandomState(seed))
     net = build_net('net1', hidden_num_units=hidden)
     net.initialize_layers()
