@@ -123,7 +123,8 @@ def ensure_compiled():
     Returns
     -------
     bool
-        True when it compiled, False when the cache already held the module.
+        True when it compiled; False when the cache already held the module,
+        or there is no compiler (``cxx=``: Theano then runs scan in Python).
     """
     import numpy as np
     from theano import config
@@ -131,7 +132,7 @@ def ensure_compiled():
     from theano.gof.compilelock import get_lock, release_lock
     cfile, version = _theano_files()
     location = os.path.join(config.compiledir, 'scan_perform')
-    if _compiled_version(location) == version:
+    if not config.cxx or _compiled_version(location) == version:
         return False
     get_lock()
     try:
