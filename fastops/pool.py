@@ -22,11 +22,13 @@ same arithmetic on contiguous planes, one OpenMP thread per block of
 ``downsample.max_pool_2d`` that uses these ops exactly where they are
 equivalent and ``pool.pool_2d`` everywhere else.
 """
-import compat  # noqa: F401  (before theano)
 import numpy as np
 from theano import gof, tensor
 from theano.gradient import grad_not_implemented
 from theano.tensor.signal import pool
+
+__all__ = ['is_nonoverlapping', 'NonOverlappingMaxPool', 'NonOverlappingMaxPoolGrad',
+           'max_pool_2d']
 
 
 def is_nonoverlapping(ds, ignore_border, st, padding, mode, ndim):

@@ -20,11 +20,15 @@ unsigned comparison ``(uint32)y >= M`` (no branch, so it vectorizes).
 :func:`register` adds a graph optimization that swaps every CPU
 ``mrg_uniform`` node for this op (same inputs, outputs and types).
 """
-import compat  # noqa: F401  (before theano)
 import theano
 from theano import gof
 from theano.compile import optdb
 from theano.sandbox.rng_mrg import mrg_uniform
+
+__all__ = ['ParallelMRGUniform', 'local_parallel_mrg', 'register', 'registered']
+
+#: The optimization's name in Theano's ``optdb``.
+_NAME = 'fastops_parallel_mrg'
 
 _STEP = """
         {
@@ -150,7 +154,18 @@ def register():
     ``mrg_uniform`` nodes (a ``fast_run`` graph optimization, after Theano's
     own ``random_make_inplace_mrg``). Idempotent.
     """
-    if 'fastops_parallel_mrg' not in optdb.__db__:
-        optdb.register('fastops_parallel_mrg',
-                       gof.opt.in2out(local_parallel_mrg, ignore_newtrees=True),
+    if _NAME not in optdb.__db__:
+        optdb.register(_NAME, gof.opt.in2out(local_parallel_mrg, ignore_newtrees=True),
                        99.5, 'fast_run')
+
+
+def registered():
+    """registered()
+
+    Whether compiled functions use :class:`ParallelMRGUniform`: :func:`register`
+    was called and the optimization is still in ``fast_run``.
+    """
+    if _NAME not in optdb.__db__:
+        return False
+    fast_run = optdb.__db__['fast_run']
+    return any(opt in fast_run for opt in optdb.__db__[_NAME])

@@ -7,12 +7,13 @@ import pytest
 
 from tests.conftest import REPO
 
-PACKAGES = ('data_prep', 'nets', 'training', 'evaluation', 'experiments',
+# compat first: it sets Theano's flags before anything imports Theano.
+PACKAGES = ('compat', 'data_prep', 'nets', 'training', 'evaluation', 'experiments',
             'fastops')
 
 
 def project_modules():
-    names = ['compat', 'errors']
+    names = ['errors']
     for package in PACKAGES:
         folder = os.path.join(REPO, package)
         if not os.path.isdir(folder):
