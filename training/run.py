@@ -19,7 +19,14 @@ the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
                                  evaluation.run_report.write_run_report
 
 The names and formats of these files are :mod:`run_folder`'s; the data
-comes from ``data_prep.dataset.load_training_data``.
+comes from ``data_prep.dataset.load_training_data``: first cleaned
+(``clean``, ``clean_list``: ``data_prep.clean``; one line printed with the
+rows dropped per rule, every one recorded in the manifest's ``cleaning``),
+then the rows and targets of the label set ``labels`` (``'complete'``, the
+study's; ``'all'``, every row with ``nets.recipe.MaskedObjective``;
+``'sparse'``, 8 outputs), whose columns the manifest's ``columns`` names.
+nolearn's per-epoch log gains an ETA column and a plan line before the
+first epoch (``training.handlers.EpochETA``).
 
 Ctrl-C during training ends nolearn's ``fit`` (which catches
 ``KeyboardInterrupt``); the folder is still written, with status

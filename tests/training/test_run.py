@@ -383,3 +383,20 @@ def test_eta_before_the_first_epoch_and_on_every_line(tmp_path, capsys):
     assert lines[header[0] + 1].endswith('-----  --------')
     for line in lines[header[0] + 2:header[0] + 4]:
         assert re.search(r'\ds  \d\d:\d\d:\d\d$', line), line
+
+
+def test_labels_all_resumes_with_its_mask_and_expected_speed(all_run,
+                                                            tmp_path, capsys):
+    import shutil
+    folder = str(tmp_path / 'again')
+    shutil.copytree(all_run, folder)
+    capsys.readouterr()
+    runner.resume(folder, epochs=2)
+    out = capsys.readouterr().out
+    assert re.search(r"training epochs 2-2 of 2; expected s/epoch: "
+                     r"\d+\.\d\d \(median of this run's last session\); "
+                     r"finish: about \d\d:\d\d", out)
+    metrics = json.load(open(os.path.join(folder, 'metrics.json')))
+    assert metrics['epochs_run'] == 2
+    assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
+                                                  rel=1e-5)
