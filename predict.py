@@ -3,7 +3,7 @@
 
 Usage::
 
-    python predict.py submit RUN --data DIR [--lookup CSV] [--out FILE]
+    python predict.py submit RUN [RUN8] --data DIR [--lookup CSV] [--out FILE]
     python predict.py image RUN PHOTO... [--out DIR]
     python predict.py show RUN [--data DIR]
 
@@ -11,6 +11,10 @@ Usage::
 writes ``RowId,Location`` through ``IdLookupTable.csv`` (default: the one in
 ``DIR``) to ``RUN/submission.csv``; the file is checked against the lookup
 table before it is written and never replaces an earlier one on failure.
+With a second run ``RUN8`` (a ``--labels sparse`` run: 8 outputs), each
+image whose lookup rows ask for those 8 keypoints only is answered by it,
+the others by ``RUN``; ``<submission>_runs.csv`` (``ImageId,run,rows``)
+says which run answered which image.
 
 ``image`` finds the frontal faces in each photo (JPEG, PNG, colour or
 grey, any size), crops each as the run's training faces are framed, scales
@@ -39,7 +43,9 @@ from data_prep.preprocess import preprocess
 from evaluation import faces_in_photo as fip
 from evaluation.pictures import annotated_photo
 from evaluation.run_report import write_run_report
-from evaluation.submission import (make_submission, read_lookup_table,
+from evaluation.submission import (answered_by_path, choose_runs,
+                                   combine_predictions, make_submission,
+                                   read_lookup_table, write_answered_by,
                                    write_submission)
 from evaluation.trained_net import load_trained_net, predict_px
 from run_folder import (REPORT_FILES, VALID_PREDICTIONS, atomic_open,
@@ -59,6 +65,9 @@ def parser():
     submit = commands.add_parser(
         'submit', help='predict Kaggle\'s test.csv and write submission.csv')
     submit.add_argument('run', metavar='RUN', help='a run folder')
+    submit.add_argument('run8', metavar='RUN8', nargs='?',
+                        help='a --labels sparse run folder (8 outputs) for '
+                        'the images that ask for its 8 keypoints only')
     submit.add_argument('--data', metavar='DIR', required=True,
                         help='folder holding test.csv (or test.zip) and, '
                         'unless --lookup, IdLookupTable.csv')
@@ -90,31 +99,55 @@ def _check_run(folder):
 
 # ------------------------------------------------------------------- submit
 
-def submit(run, data, lookup=None, out=None):
-    """submit(run, data, lookup=None, out=None)
+def submit(run, data, lookup=None, out=None, run8=None):
+    """submit(run, data, lookup=None, out=None, run8=None)
 
-    Predict Kaggle's test images and write a checked submission.
+    Predict Kaggle's test images and write a checked submission; with
+    `run8` (a run of fewer columns), also ``<out>_runs.csv``, which run
+    answered each image (``evaluation.submission.choose_runs``).
 
     Returns
     -------
     str
         The path written.
     """
-    _check_run(run)
+    runs = [run] + ([run8] if run8 else [])
+    for folder in runs:
+        _check_run(folder)
     lookup_path = lookup or os.path.join(data, 'IdLookupTable.csv')
     table = read_lookup_table(lookup_path)  # before the slow part
     out = out or os.path.join(run, 'submission.csv')
-    net, manifest = load_trained_net(run)
-    test = load_dataset(data, kind='test',
-                        preprocess=manifest.get('preprocess', 'none'))
-    y_pred = predict_px(net, test.X)
+    loaded = [load_trained_net(folder) for folder in runs]
+    columns = [net.keypoint_columns_ for net, _ in loaded]
+    if run8 and len(columns[1]) >= len(columns[0]):
+        raise UserError('%s predicts %d keypoint columns, %s %d: RUN8 must be '
+                        'a run of fewer (--labels sparse), RUN one of all 30'
+                        % (run8, len(columns[1]), run, len(columns[0])))
+    choice = choose_runs(table, columns)
+    tests, predictions = {}, []
+    for net, manifest in loaded:
+        method = manifest.get('preprocess', 'none')
+        if method not in tests:
+            tests[method] = load_dataset(data, kind='test', preprocess=method)
+        predictions.append(predict_px(net, tests[method].X))
+    test = tests[loaded[0][1].get('preprocess', 'none')]
+    y_pred = combine_predictions(test.image_ids, predictions, choice)
     submission = make_submission(table, test.image_ids, y_pred)
     write_submission(submission, table, out)
     clipped = int(np.sum((y_pred < 0) | (y_pred > 96)))
     print('%s: %d rows for %d test images (%s) -> %s%s'
-          % (manifest['net'], len(submission), len(test.X), test.path, out,
+          % (' + '.join(m['net'] for _, m in loaded), len(submission),
+             len(test.X), test.path, out,
              '; %d predicted coordinates clipped to [0, 96]' % clipped
              if clipped else ''))
+    if run8:
+        sidecar = answered_by_path(out)
+        write_answered_by(sidecar, table, choice, runs)
+        rows = table.groupby('ImageId').size()
+        for index, folder in enumerate(runs):
+            images = choice.index[(choice == index).to_numpy()]
+            print('%s answered %d images (%d rows) -> %s'
+                  % (folder, len(images), int(rows[images].sum()), sidecar))
     return out
 
 
@@ -249,7 +282,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         if args.command == 'submit':
-            submit(args.run, args.data, args.lookup, args.out)
+            submit(args.run, args.data, args.lookup, args.out, args.run8)
         elif args.command == 'image':
             image(args.run, args.photos, args.out)
         else:

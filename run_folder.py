@@ -55,7 +55,7 @@ __all__ = [
     'run_path', 'default_run_folder', 'check_new_run_folder',
     'atomic_path', 'atomic_open', 'atomic_folder', 'write_json', 'read_json',
     'write_manifest', 'read_manifest', 'manifest_net_overrides',
-    'run_status',
+    'manifest_columns', 'manifest_cleaning', 'run_status',
     'history_rows', 'write_history_csv', 'read_history_csv',
     'find_checkpoint', 'write_checkpoint_history', 'read_checkpoint_history',
     'write_valid_predictions', 'read_valid_predictions',
@@ -362,6 +362,42 @@ def manifest_net_overrides(manifest):
     return tuples(manifest.get('net_overrides') or {})
 
 
+def manifest_columns(manifest):
+    """manifest_columns(manifest)
+
+    The keypoint columns the run predicts, in order: its manifest's
+    ``columns`` (a ``--labels sparse`` run predicts 8), all 30 of Kaggle's
+    for a run from before the manifest named them.
+
+    >>> manifest_columns({'columns': ['nose_tip_x', 'nose_tip_y']})
+    ('nose_tip_x', 'nose_tip_y')
+    >>> len(manifest_columns({}))
+    30
+    """
+    return tuple(manifest.get('columns') or KEYPOINT_COLUMNS)
+
+
+def manifest_cleaning(manifest):
+    """manifest_cleaning(manifest)
+
+    The keywords of ``data_prep.dataset.load_training_data`` that re-apply
+    the run's cleaning (its manifest's ``cleaning``): the method, the list,
+    and the rows it must drop again. A run from before the manifest
+    recorded cleaning dropped nothing.
+
+    >>> manifest_cleaning({'cleaning': {'method': 'auto', 'clean_list': None,
+    ...                    'dropped': [{'row': 4}, {'row': 9}]}})
+    {'clean': 'auto', 'clean_list': None, 'dropped_rows': [4, 9]}
+    >>> manifest_cleaning({})
+    {'clean': 'none', 'clean_list': None, 'dropped_rows': []}
+    """
+    cleaning = manifest.get('cleaning') or {}
+    return {'clean': cleaning.get('method', 'none'),
+            'clean_list': cleaning.get('clean_list'),
+            'dropped_rows': [record['row']
+                             for record in cleaning.get('dropped', [])]}
+
+
 def run_status(folder):
     """run_status(folder)
 
@@ -485,22 +521,25 @@ def read_checkpoint_history(checkpoint_folder):
 
 # ----------------------------------------------------- predictions, metrics
 
-def _prediction_columns():
-    return (['row', 'image_id'] + list(KEYPOINT_COLUMNS)
-            + ['%s_pred' % c for c in KEYPOINT_COLUMNS])
+def _prediction_columns(columns=KEYPOINT_COLUMNS):
+    return (['row', 'image_id'] + list(columns)
+            + ['%s_pred' % c for c in columns])
 
 
-def write_valid_predictions(path, rows, image_ids, y_true, y_pred):
-    """write_valid_predictions(path, rows, image_ids, y_true, y_pred)
+def write_valid_predictions(path, rows, image_ids, y_true, y_pred,
+                            columns=KEYPOINT_COLUMNS):
+    """write_valid_predictions(path, rows, image_ids, y_true, y_pred, columns=KEYPOINT_COLUMNS)
 
     ``valid_predictions.csv``: ``row`` (index in the shuffled order),
-    ``image_id`` (the face's 1-based data row in the file), the 30 true
-    keypoints in pixels under Kaggle's column names, then the predicted ones
-    as ``<column>_pred`` (4 decimals), atomically.
+    ``image_id`` (the face's 1-based data row in the file), the true
+    keypoints in pixels under Kaggle's column names (``nan`` where the
+    face has none), then the predicted ones as ``<column>_pred`` (4
+    decimals), atomically. `columns` are the run's (``y_true`` and
+    ``y_pred`` have one column each): all 30, or the 8 of a sparse run.
     """
     with atomic_open(path, newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(_prediction_columns())
+        writer.writerow(_prediction_columns(columns))
         for index, image_id, true, pred in zip(rows, image_ids, y_true, y_pred):
             writer.writerow([int(index), int(image_id)]
                             + ['%.4f' % v for v in true]
@@ -517,30 +556,37 @@ def read_valid_predictions(path):
     rows : int64 (n,)
         Each validation face's index in the run's shuffled data.
     y_true, y_pred : float64 (n, 30)
-        Keypoints in pixels (NaN where the truth is missing).
+        Keypoints in pixels in Kaggle's 30 columns: NaN where the truth is
+        missing, and NaN in both for a column the run does not predict
+        (a sparse run's file has 8).
 
     Raises
     ------
     RunFolderError
-        Missing file or columns, or no rows.
+        Missing file, no keypoint column, a column without its
+        ``_pred``, or no rows.
     """
     try:
         table = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise RunFolderError('%s is not a readable valid_predictions.csv (%s)'
                              % (path, e))
-    columns = _prediction_columns()
-    wanted = columns[:1] + columns[2:]
+    columns = [c for c in KEYPOINT_COLUMNS if c in table.columns]
+    wanted = ['row'] + (columns or list(KEYPOINT_COLUMNS)) + [
+        '%s_pred' % c for c in columns]
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         raise RunFolderError('%s lacks column %s'
                              % (path, ', '.join(missing[:3])))
     if len(table) == 0:
         raise RunFolderError('%s has no rows' % path)
-    n = len(KEYPOINT_COLUMNS)
-    return (table['row'].to_numpy(dtype=np.int64),
-            table[list(KEYPOINT_COLUMNS)].to_numpy(dtype=np.float64),
-            table[columns[2 + n:]].to_numpy(dtype=np.float64))
+    y_true = np.full((len(table), len(KEYPOINT_COLUMNS)), np.nan)
+    y_pred = y_true.copy()
+    where = [KEYPOINT_COLUMNS.index(c) for c in columns]
+    y_true[:, where] = table[columns].to_numpy(dtype=np.float64)
+    y_pred[:, where] = table[['%s_pred' % c for c in columns]].to_numpy(
+        dtype=np.float64)
+    return table['row'].to_numpy(dtype=np.int64), y_true, y_pred
 
 
 def write_metrics(folder, metrics):

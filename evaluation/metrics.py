@@ -148,19 +148,23 @@ def validation_metrics(y_valid, y_pred, y_train):
 
     Parameters
     ----------
-    y_valid, y_pred : array (n, 30)
+    y_valid, y_pred : array (n, k)
         True and predicted targets of the validation rows, scaled as the
-        net trains on them.
-    y_train : array (m, 30)
-        Scaled targets of the training rows; their mean is the baseline.
+        net trains on them (``k`` columns: 30, or a sparse run's 8); NaN
+        in `y_valid` where a keypoint is missing.
+    y_train : array (m, k)
+        Scaled targets of the training rows (NaN where missing); their
+        mean is the baseline.
 
     Returns
     -------
     dict
-        ``valid_mse`` (scaled, as nolearn logs the loss), ``valid_rmse_px``,
-        ``baseline_mse``, ``baseline_rmse_px`` (predicting the training
-        rows' mean keypoints for every validation image), ``n_train``,
-        ``n_valid``.
+        ``valid_mse`` (scaled, as nolearn logs the loss: the mean over the
+        labelled coordinates), ``valid_rmse_px``, ``baseline_mse``,
+        ``baseline_rmse_px`` (predicting the training rows' mean keypoints
+        for every validation image), ``n_train``, ``n_valid``,
+        ``valid_labelled`` (labelled validation coordinates, those the
+        figures are over) and ``valid_coordinates`` (all of them).
 
     >>> m = validation_metrics([[0.0, 0.5]], [[0.0, 0.25]], [[0.0, 0.0]])
     >>> [round(m[k], 4) for k in ('valid_mse', 'valid_rmse_px', 'baseline_rmse_px')]
@@ -172,7 +176,9 @@ def validation_metrics(y_valid, y_pred, y_train):
                                                      y_valid.shape)) ** 2
     return {'valid_mse': mse, 'valid_rmse_px': rmse_px(mse),
             'baseline_mse': baseline, 'baseline_rmse_px': rmse_px(baseline),
-            'n_train': int(len(y_train)), 'n_valid': int(len(y_valid))}
+            'n_train': int(len(y_train)), 'n_valid': int(len(y_valid)),
+            'valid_labelled': int(np.isfinite(y_valid).sum()),
+            'valid_coordinates': int(y_valid.size)}
 
 
 def evaluate(net, X, y, valid_rows):
@@ -186,7 +192,8 @@ def evaluate(net, X, y, valid_rows):
     net : nolearn.lasagne.NeuralNet
         Trained (anything with ``predict(X)`` of scaled targets).
     X, y : ndarray
-        Every row the net saw, shaped for it, and their scaled targets.
+        Every row the net saw, shaped for it, and their scaled targets
+        (NaN where missing: those count nowhere).
     valid_rows : array of int
         The rows it held out; the others are the training rows.
 

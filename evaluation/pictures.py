@@ -3,7 +3,10 @@
 Colours follow ``../shared/data/ytf_kfkd/preview.png``: red = the subject's
 left (the larger x), blue = the subject's right, green = the centre line
 (nose tip, lip centres). True keypoints are circles, predicted ones
-crosses. Everything is drawn with matplotlib's Agg backend (no display).
+crosses; a keypoint a face lacks (NaN) is not drawn, and the titles of
+:func:`worst_faces` (and of the run report's faces) count them
+(:func:`missing_points`). Everything is drawn with matplotlib's Agg
+backend (no display).
 """
 import matplotlib
 matplotlib.use('Agg')
@@ -42,6 +45,24 @@ POINT_COLOURS = tuple(keypoint_colour(c) for c in KEYPOINT_COLUMNS[::2])
 def _points(y):
     """(15, 2) x, y of a (30,) keypoint row."""
     return np.asarray(y, dtype=np.float64).reshape(-1, 2)
+
+
+def missing_points(y_true, y_pred):
+    """missing_points(y_true, y_pred)
+
+    For each face, the keypoints predicted whose truth is missing (NaN):
+    int (n,). A keypoint not predicted either (a column a sparse run does
+    not have) is not counted.
+
+    >>> y_true = np.zeros((2, 30)); y_true[1, :4] = np.nan
+    >>> y_pred = np.zeros((2, 30)); y_pred[:, 2:4] = np.nan
+    >>> missing_points(y_true, y_pred).tolist()
+    [0, 1]
+    """
+    true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1, 2)
+    pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1, 2)
+    lacking = ~np.isfinite(true).all(axis=2) & np.isfinite(pred).all(axis=2)
+    return lacking.sum(axis=1)
 
 
 def draw_keypoints(ax, y_true=None, y_pred=None, size=1.0):
@@ -143,7 +164,10 @@ def worst_faces(images, y_true, y_pred, path, rows=None, n=16, name=None):
     errors = image_rmse(y_true, y_pred)
     order = np.argsort(-np.nan_to_num(errors, nan=-1.0), kind='stable')[:n]
     names = np.arange(len(errors)) if rows is None else np.asarray(rows)
-    titles = ['row %d: %.1f px' % (names[i], errors[i]) for i in order]
+    missing = missing_points(y_true, y_pred)
+    titles = ['row %d: %.1f px%s' % (names[i], errors[i], ', %d missing'
+                                     % missing[i] if missing[i] else '')
+              for i in order]
     face_grid(np.asarray(images)[order], np.asarray(y_true)[order],
               np.asarray(y_pred)[order], path, titles=titles,
               suptitle='%sworst %d by RMSE (o true, x predicted): check '

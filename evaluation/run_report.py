@@ -5,7 +5,7 @@ it when a run ends and ``predict.py show RUN`` calls it on demand. From the
 run's ``valid_predictions.csv`` (true and predicted keypoints in pixels of
 the validation rows, and each row's index in the run's shuffled data) and
 the validation images, reloaded as the run loaded them (``manifest.json``:
-data, preprocess, labels, limit; checked by SHA-256), it writes::
+data, preprocess, labels, cleaning, limit; checked by SHA-256), it writes::
 
     <run>/faces_valid.png     the first 16 validation faces, true and predicted
     <run>/worst16.png         the 16 validation faces with the largest RMSE
@@ -14,20 +14,25 @@ data, preprocess, labels, limit; checked by SHA-256), it writes::
     <run>/errors.md           the same as a Markdown table
 
 The baseline predicts the mean keypoints of the run's training rows (the
-rows not held out), as ``metrics.json``'s ``baseline_rmse_px``.
+rows not held out), as ``metrics.json``'s ``baseline_rmse_px``. Errors are
+over the labelled coordinates of the columns the run predicts (its
+manifest's ``columns``: 8 for a sparse run); the faces' titles count the
+keypoints a face lacks, which are not drawn.
 """
 import os
 
 import numpy as np
 
 from errors import UserError
-from data_prep.dataset import load_training_data
+from data_prep.dataset import (column_indices, expand_columns,
+                               load_training_data)
 from data_prep.scaling import unscale_targets
 from evaluation.metrics import error_table
-from evaluation.pictures import face_grid, keypoint_rmse_chart, worst_faces
+from evaluation.pictures import (face_grid, keypoint_rmse_chart,
+                                 missing_points, worst_faces)
 from run_folder import (REPORT_FILES, VALID_PREDICTIONS, atomic_open,
-                        atomic_path, read_manifest, read_valid_predictions,
-                        run_path)
+                        atomic_path, manifest_cleaning, manifest_columns,
+                        read_manifest, read_valid_predictions, run_path)
 
 #: Largest difference (px) tolerated between valid_predictions.csv's true
 #: keypoints (written with 4 decimals) and the reloaded data's.
@@ -51,22 +56,23 @@ def load_run_data(manifest, data=None):
     X : float32 (n, 1, 96, 96)
         Images after the run's preprocessing.
     y_px : float64 (n, 30)
-        Keypoints in pixels (NaN where missing).
+        Keypoints in pixels in Kaggle's 30 columns, NaN where missing and
+        in the columns the run does not predict.
 
     Raises
     ------
     UserError
-        The data cannot be read, or is not the data the run used (SHA-256).
+        The data cannot be read, is not the data the run used (SHA-256), or
+        its cleaning drops other rows now.
     """
     info = manifest['data']
-    dataset, X, y = load_training_data(data or info['path'],
-                                       manifest.get('preprocess', 'none'),
-                                       manifest.get('labels', 'complete'),
-                                       info.get('limit'), info.get('sha256'))
-    y_px = unscale_targets(y.astype(np.float64))
-    if dataset.mask is not None:
-        y_px = np.where(dataset.mask[:len(y_px)], y_px, np.nan)
-    return X, y_px
+    _, X, y = load_training_data(data or info['path'],
+                                 manifest.get('preprocess', 'none'),
+                                 manifest.get('labels', 'complete'),
+                                 info.get('limit'), info.get('sha256'),
+                                 **manifest_cleaning(manifest))
+    return X, expand_columns(unscale_targets(y.astype(np.float64)),
+                             manifest_columns(manifest))
 
 
 def errors_markdown(table, title):
@@ -143,16 +149,21 @@ def write_run_report(run_folder, data=None, loaded=None):
                         'valid_predictions.csv: not the rows the run used'
                         % run_folder)
     training_rows = np.setdiff1d(np.arange(len(X)), rows)
-    table = error_table(y_true, y_pred, y_px[training_rows])
+    columns = manifest_columns(manifest)
+    kept = column_indices(columns)
+    table = error_table(y_true[:, kept], y_pred[:, kept],
+                        y_px[training_rows][:, kept], columns=columns)
     images = X[rows]
     name = '%s (%s)' % (manifest.get('net', '?'),
                         os.path.basename(os.path.normpath(run_folder)))
     paths = {f: run_path(run_folder, f) for f in REPORT_FILES}
 
     shown = min(16, len(rows))
+    missing = missing_points(y_true, y_pred)
     face_grid(images[:shown], y_true[:shown], y_pred[:shown],
               paths['faces_valid.png'],
-              titles=['row %d' % r for r in rows[:shown]],
+              titles=['row %d%s' % (r, ', %d missing' % m if m else '')
+                      for r, m in zip(rows[:shown], missing[:shown])],
               suptitle='%s: validation faces (o true, x predicted; red = '
               'subject\'s left, blue = right, green = centre)' % name)
     worst_faces(images, y_true, y_pred, paths['worst16.png'], rows=rows,

@@ -11,7 +11,17 @@ clipped to [0, 96], where every keypoint lies.
 table before it writes anything, and writes through a temporary file, so a
 file Kaggle would reject is never written and never replaces an earlier
 one.
+
+Two runs can share a submission, as the study separated its two label sets:
+:func:`choose_runs` gives each test image to the run with the fewest
+columns that predicts every feature the image's lookup rows ask for (a
+``--labels sparse`` run answers the images that ask for its 8 only, a
+30-column run the rest), :func:`combine_predictions` takes each image's
+keypoints from its run, and :func:`write_answered_by` writes which run
+answered which image beside the submission (the submission itself stays
+``RowId,Location``).
 """
+import csv
 import os
 
 import numpy as np
@@ -19,7 +29,7 @@ import pandas as pd
 
 from errors import DataError, UserError
 from data_prep.keypoints import KEYPOINT_COLUMNS, SIDE
-from run_folder import atomic_path
+from run_folder import atomic_open, atomic_path
 
 LOOKUP_COLUMNS = ('RowId', 'ImageId', 'FeatureName')
 SUBMISSION_COLUMNS = ('RowId', 'Location')
@@ -198,3 +208,126 @@ def write_submission(submission, lookup, path):
         submission.to_csv(tmp, index=False, float_format='%.4f',
                           lineterminator='\n')
         check_submission(pd.read_csv(tmp), lookup)
+
+
+def choose_runs(lookup, run_columns):
+    """choose_runs(lookup, run_columns)
+
+    Which run answers each image of the lookup table.
+
+    Parameters
+    ----------
+    lookup : pandas.DataFrame
+        From :func:`read_lookup_table`.
+    run_columns : sequence of sequences of str
+        The keypoint columns each run predicts, in the order the runs were
+        given.
+
+    Returns
+    -------
+    pandas.Series
+        ImageId (ascending) -> index of the run that answers it: of the
+        runs that predict every feature the image's rows ask for, the one
+        with the fewest columns (the first given, of equals).
+
+    Raises
+    ------
+    DataError
+        An image asks for a feature no run predicts.
+
+    >>> lookup = pd.DataFrame({'RowId': [1, 2, 3], 'ImageId': [1, 1, 2],
+    ...     'FeatureName': ['nose_tip_x', 'left_eye_inner_corner_x',
+    ...                     'nose_tip_y']})
+    >>> choose_runs(lookup, [KEYPOINT_COLUMNS, ('nose_tip_x', 'nose_tip_y')])
+    ImageId
+    1    0
+    2    1
+    dtype: int64
+    """
+    images = lookup['ImageId'].to_numpy()
+    order = sorted(range(len(run_columns)),
+                   key=lambda i: (len(run_columns[i]), i))
+    choice = pd.Series(-1, index=pd.Index(np.unique(images), name='ImageId'),
+                       dtype=np.int64)
+    for run in order:
+        predicted = lookup['FeatureName'].isin(run_columns[run]).to_numpy()
+        covered = pd.Series(predicted).groupby(images).all()
+        take = covered.index[covered.to_numpy() & (choice[covered.index]
+                                                   < 0).to_numpy()]
+        choice[take] = run
+    if (choice < 0).any():
+        image = int(choice.index[(choice < 0).to_numpy()][0])
+        asked = lookup.loc[lookup['ImageId'] == image, 'FeatureName']
+        absent = [f for f in asked
+                  if not any(f in columns for columns in run_columns)]
+        raise DataError('the lookup table asks for %d image(s) no run can '
+                        'answer (first: ImageId %d asks for %s, which no run '
+                        'predicts); give a run that predicts all 30 '
+                        'keypoints' % (int((choice < 0).sum()), image,
+                                       absent[0]))
+    return choice
+
+
+def combine_predictions(image_ids, predictions, choice):
+    """combine_predictions(image_ids, predictions, choice)
+
+    Each test image's keypoints from the run that answers it.
+
+    Parameters
+    ----------
+    image_ids : array (n,)
+        Kaggle's ImageId of each predicted image.
+    predictions : sequence of arrays (n, 30)
+        Each run's keypoints in pixels for those images (NaN in a column
+        the run does not predict).
+    choice : pandas.Series
+        From :func:`choose_runs`; an image it does not name (not asked for)
+        takes the first run's.
+
+    Returns
+    -------
+    float64 (n, 30)
+
+    >>> a, b = np.zeros((2, 30)), np.ones((2, 30))
+    >>> y = combine_predictions([5, 6], [a, b], pd.Series([1], index=[6]))
+    >>> y[:, 0].tolist()
+    [0.0, 1.0]
+    """
+    image_ids = np.asarray(image_ids, dtype=np.int64)
+    runs = choice.reindex(image_ids).fillna(0).to_numpy(dtype=np.int64)
+    stacked = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    return stacked[runs, np.arange(len(image_ids))]
+
+
+def answered_by_path(submission_path):
+    """answered_by_path(submission_path)
+
+    Where :func:`write_answered_by` writes, beside the submission.
+
+    >>> answered_by_path('runs/net6/submission.csv')
+    'runs/net6/submission_runs.csv'
+    """
+    return os.path.splitext(submission_path)[0] + '_runs.csv'
+
+
+def write_answered_by(path, lookup, choice, runs):
+    """write_answered_by(path, lookup, choice, runs)
+
+    ``ImageId,run,rows``: for each image of the lookup table, the run that
+    answered it (its folder as given) and how many lookup rows that is,
+    atomically.
+
+    Parameters
+    ----------
+    lookup : pandas.DataFrame
+    choice : pandas.Series
+        From :func:`choose_runs`.
+    runs : sequence of str
+        The runs' folders, in :func:`choose_runs`'s order.
+    """
+    rows = lookup.groupby('ImageId').size()
+    with atomic_open(path, newline='') as f:
+        writer = csv.writer(f, lineterminator='\n')
+        writer.writerow(['ImageId', 'run', 'rows'])
+        for image, run in choice.items():
+            writer.writerow([int(image), runs[run], int(rows[image])])

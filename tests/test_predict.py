@@ -10,7 +10,7 @@ from skimage import data, io
 
 import predict
 from data_prep.dataset import load_dataset
-from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.keypoints import KEYPOINT_COLUMNS, SPARSE_COLUMNS
 from evaluation.trained_net import load_trained_net, predict_px
 from data_prep.synthetic import write_kaggle_csv
 from tests.conftest import shared_path
@@ -56,6 +56,58 @@ def test_submit_real_lookup_table_with_1783_test_images(run, tmp_path,
     assert submission['Location'].std() > 1  # not one constant
     assert '27124 rows for 1783 test images' in capsys.readouterr().out
     assert out.read_bytes().startswith(b'RowId,Location\n1,')
+
+
+@pytest.fixture(scope='module')
+def run8(tmp_path_factory):
+    return make_tiny_run(tmp_path_factory.mktemp('predict') / 'net1-sparse',
+                         labels='sparse')
+
+
+def test_submit_two_runs_each_image_from_the_run_meant_for_it(
+        run, run8, tmp_path, capsys):
+    lookup_path = shared_path('data', 'kaggle', 'IdLookupTable.csv')
+    write_kaggle_csv(str(tmp_path / 'test.csv'), 1783, seed=3, kind='test')
+    out = tmp_path / 'submission.csv'
+    assert predict.main(['submit', run, run8, '--data', str(tmp_path),
+                         '--lookup', lookup_path, '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert '%s answered 591 images (17592 rows)' % run in printed
+    assert '%s answered 1192 images (9532 rows)' % run8 in printed
+    # Kaggle's file stays exactly RowId,Location
+    assert out.read_bytes().startswith(b'RowId,Location\n1,')
+    submission = pd.read_csv(out)
+    assert list(submission.columns) == ['RowId', 'Location']
+    assert (submission['RowId'] == np.arange(1, 27125)).all()
+    answered = pd.read_csv(tmp_path / 'submission_runs.csv')
+    assert list(answered.columns) == ['ImageId', 'run', 'rows']
+    assert list(answered['ImageId']) == list(range(1, 1784))
+    assert answered['rows'].sum() == 27124
+    lookup = pd.read_csv(lookup_path)
+    asked = lookup.groupby('ImageId')['FeatureName'].apply(set)
+    by_run8 = set(answered.loc[answered['run'] == run8, 'ImageId'])
+    assert by_run8 == {i for i in asked.index if asked[i] <= set(SPARSE_COLUMNS)}
+    # each Location is the answering run's own prediction
+    test = load_dataset(str(tmp_path), kind='test')
+    predictions = {folder: predict_px(load_trained_net(folder)[0], test.X)
+                   for folder in (run, run8)}
+    column = pd.Index(KEYPOINT_COLUMNS).get_indexer(lookup['FeatureName'])
+    image = lookup['ImageId'].to_numpy() - 1  # test.csv holds 1..1783
+    runs = answered.set_index('ImageId')['run'].reindex(lookup['ImageId'])
+    expected = np.where(runs == run8,
+                        predictions[run8][image, np.where(
+                            runs == run8, column, 0)],
+                        predictions[run][image, column])
+    np.testing.assert_allclose(submission['Location'],
+                               np.clip(expected, 0, 96), atol=1e-4)
+
+
+def test_submit_refuses_a_second_run_of_all_columns(run, tmp_path, capsys):
+    _small_data(tmp_path)
+    assert predict.main(['submit', run, run, '--data', str(tmp_path)]) == 2
+    assert 'RUN8 must be a run of fewer (--labels sparse)' in \
+        capsys.readouterr().err
+    assert not os.path.exists(os.path.join(run, 'submission.csv'))
 
 
 def test_submit_small_lookup_everywhere(run, tmp_path):

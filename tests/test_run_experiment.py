@@ -69,10 +69,92 @@ def test_existing_out_folder_is_refused_and_left_alone(tmp_path, capsys):
     assert (earlier / 'weights.npz').read_bytes() == b'earlier results'
 
 
-def test_labels_all_is_refused_with_the_reason(capsys):
-    code, out, err = main(['net1', '--labels', 'all', '--data', 'synthetic'],
-                          capsys)
-    assert code == 2 and '--labels complete' in err
+@pytest.mark.parametrize('labels, columns', [('all', 30), ('sparse', 8)])
+def test_labels_all_and_sparse_one_epoch(tmp_path, capsys, labels, columns):
+    out = str(tmp_path / 'run')
+    code, printed, err = main(['net1', '--labels', labels, '--data',
+                               'synthetic', '--epochs', '1', '--limit', '100',
+                               '--batch-size', '32', '--out', out], capsys)
+    assert code == 0, err
+    assert 'cleaning none: 0 of 100 rows dropped' in printed
+    assert ('training epochs 1-1 of 1; expected s/epoch: unknown until the '
+            'first epoch; finish: unknown') in printed
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert manifest['labels'] == labels and len(manifest['columns']) == columns
+    metrics = json.load(open(os.path.join(out, 'metrics.json')))
+    assert metrics['epochs_run'] == 1
+    assert all(metrics[k] is not None and metrics[k] > 0 for k in (
+        'train_loss', 'valid_loss', 'valid_rmse_px', 'baseline_rmse_px'))
+    assert metrics['valid_coordinates'] == 20 * columns
+    assert (metrics['valid_labelled'] < 20 * columns) == (labels == 'all')
+
+
+def test_clean_study_is_refused_on_another_file(tmp_path, capsys):
+    code, out, err = main(['net1', '--clean', 'study', '--data', 'synthetic',
+                           '--out', str(tmp_path / 'run')], capsys)
+    assert code == 2 and err.count('\n') == 1
+    assert "--clean study drops 15 rows of Kaggle's own training.csv" in err
+    assert not os.path.exists(str(tmp_path / 'run'))
+
+
+def test_a_bad_clean_list_is_one_line(tmp_path, capsys):
+    listed = tmp_path / 'drop.txt'
+    listed.write_text('3\nthree\n')
+    code, out, err = main(['net1', '--clean-list', str(listed), '--data',
+                           'synthetic', '--limit', '50',
+                           '--out', str(tmp_path / 'run')], capsys)
+    assert code == 2 and err.count('\n') == 1
+    assert "drop.txt line 2: 'three' is not a row number" in err
+    assert not os.path.exists(str(tmp_path / 'run'))
+
+
+def _blank_non_sparse(source, target, share=0.7, seed=0):
+    """A copy of a training.csv with `share` of its rows' 22 non-sparse
+    keypoints blanked (Kaggle's missing pattern). Returns the rows blanked."""
+    import numpy as np
+    from data_prep.keypoints import SPARSE_INDICES
+    with open(source) as f:
+        lines = f.read().splitlines()
+    rows = len(lines) - 1
+    rng = np.random.RandomState(seed)
+    blanked = rng.permutation(rows)[:int(round(share * rows))]
+    for row in blanked:
+        cells = lines[row + 1].split(',', 30)
+        for column in range(30):
+            if column not in SPARSE_INDICES:
+                cells[column] = ''
+        lines[row + 1] = ','.join(cells)
+    with open(target, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return blanked
+
+
+def test_net6_labels_all_on_real_faces_with_70_percent_blanked(tmp_path,
+                                                              capsys):
+    source = shared_path('data', 'ytf_kfkd', 'training.csv')
+    path = str(tmp_path / 'training.csv')
+    blanked = _blank_non_sparse(source, path)
+    assert len(blanked) == 2370  # 70% of 3385
+    out = str(tmp_path / 'run')
+    code, printed, err = main(['net6', '--labels', 'all', '--data', path,
+                               '--epochs', '1', '--limit', '300',
+                               '--batch-size', '32', '--out', out], capsys)
+    assert code == 0, err
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert manifest['data']['rows_in_file'] == 3385
+    assert manifest['data']['rows_with_labels'] == 3385
+    assert (manifest['data']['n_train'], manifest['data']['n_valid']) == \
+        (240, 60)
+    metrics = json.load(open(os.path.join(out, 'metrics.json')))
+    for name in ('train_loss', 'valid_loss', 'valid_mse', 'valid_rmse_px',
+                 'baseline_rmse_px'):
+        assert metrics[name] is not None and 0 < metrics[name] < 1e3, name
+    assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
+                                                  rel=1e-4)
+    # about 30% of the validation faces keep all 30 keypoints
+    assert 0.4 < metrics['valid_labelled'] / metrics['valid_coordinates'] \
+        < 0.65
+    shutil.rmtree(out)
 
 
 def test_resume_of_a_folder_without_run(tmp_path, capsys):
@@ -107,7 +189,8 @@ def test_help_explains_every_option(capsys):
     out = capsys.readouterr().out
     for option in ('--epochs', '--data', '--preprocess', '--labels', '--seed',
                    '--out', '--list', '--resume', '--checkpoint-every',
-                   '--limit', '--batch-size', '--compare-log', 'synthetic'):
+                   '--limit', '--batch-size', '--compare-log', 'synthetic',
+                   '--clean', '--clean-list', 'sparse'):
         assert option in out
 
 

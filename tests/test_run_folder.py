@@ -226,12 +226,41 @@ def test_valid_predictions_round_trip(tmp_path):
     np.testing.assert_allclose(pred, y_pred, atol=1e-4)
 
 
+def test_valid_predictions_of_a_sparse_run(tmp_path):
+    path = str(tmp_path / 'valid_predictions.csv')
+    columns = ('nose_tip_x', 'nose_tip_y')
+    rf.write_valid_predictions(path, np.array([3]), np.array([8]),
+                               np.array([[50.0, np.nan]]),
+                               np.array([[51.0, 52.0]]), columns)
+    assert open(path).readline().strip() == \
+        'row,image_id,nose_tip_x,nose_tip_y,nose_tip_x_pred,nose_tip_y_pred'
+    rows, true, pred = rf.read_valid_predictions(path)
+    assert true.shape == pred.shape == (1, 30)
+    nose = KEYPOINT_COLUMNS.index('nose_tip_x')
+    assert true[0, nose] == 50.0 and np.isnan(true[0, nose + 1])
+    assert pred[0, nose:nose + 2].tolist() == [51.0, 52.0]
+    assert np.isnan(np.delete(pred[0], [nose, nose + 1])).all()
+
+
+def test_manifest_columns_and_cleaning():
+    assert rf.manifest_columns({}) == KEYPOINT_COLUMNS
+    assert rf.manifest_columns({'columns': ['nose_tip_x']}) == ('nose_tip_x',)
+    assert rf.manifest_cleaning({'cleaning': {
+        'method': 'study', 'clean_list': '/x/drop.txt',
+        'dropped': [{'row': 1747}, {'row': 1877}]}}) == {
+        'clean': 'study', 'clean_list': '/x/drop.txt',
+        'dropped_rows': [1747, 1877]}
+
+
 def test_bad_valid_predictions_are_run_folder_errors(tmp_path):
     path = tmp_path / 'valid_predictions.csv'
     with pytest.raises(rf.RunFolderError, match='not a readable'):
         rf.read_valid_predictions(str(path))
     path.write_text('row,image_id\n0,1\n')
     with pytest.raises(rf.RunFolderError, match='lacks column'):
+        rf.read_valid_predictions(str(path))
+    path.write_text('row,image_id,nose_tip_x\n0,1,3.0\n')
+    with pytest.raises(rf.RunFolderError, match='lacks column nose_tip_x_pred'):
         rf.read_valid_predictions(str(path))
 
 

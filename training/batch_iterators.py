@@ -3,6 +3,8 @@
 :class:`FlipBatchIterator` is Daniel Nouri's iterator of the same name
 (used by the study's Net3, Net5, Net6, the Net6 variants and CNet_NPLFXL):
 it mirrors a random half of every training batch, images and keypoints.
+A missing keypoint (NaN, ``--labels all``) stays missing and moves with its
+column: a flipped face's missing left eye corner is its missing right one.
 """
 import compat  # noqa: F401  (before nolearn)
 import numpy as np

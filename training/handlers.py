@@ -13,10 +13,22 @@ raising ``StopIteration``, which nolearn's ``train_loop`` catches.
   study's nets).
 - :class:`StopOnNonFinite`: stop as soon as a loss is NaN or infinite and go
   back to the best weights seen so far.
+- :class:`EpochETA`: nolearn's per-epoch log line with the expected finish
+  time added, and the plan (epochs, seconds per epoch, finish) before the
+  first epoch.
 """
+import datetime
+import re
+
 import numpy as np
 
+import compat  # noqa: F401  (before nolearn)
+from nolearn.lasagne import PrintLog
+
 from errors import UserError
+
+#: The colour codes nolearn's log puts around a best loss.
+_ANSI = re.compile(r'\x1b\[[0-9;]*m')
 
 
 class LinearSchedule(object):
@@ -250,3 +262,121 @@ class StopOnNonFinite(object):
 
     def __repr__(self):
         return 'StopOnNonFinite()'
+
+
+def format_finish(seconds_from_now, now=None):
+    """format_finish(seconds_from_now, now=None)
+
+    The clock time `seconds_from_now` after `now` (a ``datetime``, default
+    the local time now): ``HH:MM:SS`` within the same day, else
+    ``YYYY-MM-DD HH:MM``.
+
+    >>> start = datetime.datetime(2016, 4, 1, 9, 5, 0)
+    >>> format_finish(125.4, start), format_finish(86400, start)
+    ('09:07:05', '2016-04-02 09:05')
+    """
+    now = now or datetime.datetime.now()
+    finish = now + datetime.timedelta(seconds=float(seconds_from_now))
+    if finish.date() == now.date():
+        return finish.strftime('%H:%M:%S')
+    return finish.strftime('%Y-%m-%d %H:%M')
+
+
+class EpochETA(PrintLog):
+    """EpochETA(expected=None, source=None)
+
+    nolearn's ``PrintLog`` (the per-epoch table, its columns unchanged)
+    with one more column, ``eta``: when training will end, from the epochs
+    left (``nn.max_epochs`` minus the history's) times the mean duration
+    of the epochs this ``fit`` has run.
+
+    :meth:`plan`, as an ``on_training_started`` handler, prints before the
+    first epoch the epochs to run, the expected seconds per epoch and the
+    finish time::
+
+        training epochs 1-750 of 750; expected s/epoch: unknown until the
+        first epoch; finish: unknown
+
+    Parameters
+    ----------
+    expected : float or None
+        Seconds per epoch to expect before any epoch has run (a measured
+        figure, e.g. an earlier session of the same run); None: unknown.
+    source : str or None
+        Where `expected` comes from, for the line.
+
+    Examples
+    --------
+    >>> import types
+    >>> nn = types.SimpleNamespace(max_epochs=4, regression=True,
+    ...     scores_train=[], scores_valid=[], custom_scores=None)
+    >>> eta = EpochETA()
+    >>> eta.plan(nn, [])
+    training epochs 1-4 of 4; expected s/epoch: unknown until the first epoch; finish: unknown
+    >>> row = {'epoch': 1, 'train_loss': 0.5, 'valid_loss': 0.25, 'dur': 2.0,
+    ...        'train_loss_best': False, 'valid_loss_best': False}
+    >>> print(eta.table(nn, [row]))  # doctest: +NORMALIZE_WHITESPACE
+      epoch    trn loss    val loss    trn/val  dur    eta
+    -------  ----------  ----------  ---------  -----  --------
+          1     0.50000     0.25000    2.00000  2.00s  ...
+    >>> eta.seconds_left(nn, [row])
+    6.0
+    """
+
+    #: Width of the ``eta`` column's rule (``HH:MM:SS``).
+    WIDTH = 8
+
+    def __init__(self, expected=None, source=None):
+        super(EpochETA, self).__init__()
+        self.expected = None if expected is None else float(expected)
+        self.source = source
+        self.first_epoch = None  # history length when fit started
+        self.width = 0  # of nolearn's table, from its rule
+
+    def plan(self, nn, train_history):
+        """plan(nn, train_history)
+
+        ``on_training_started``: print the plan line.
+        """
+        done = len(train_history)
+        self.first_epoch = done
+        left = max(int(nn.max_epochs) - done, 0)
+        if self.expected is None:
+            speed, finish = 'unknown until the first epoch', 'unknown'
+        else:
+            speed = '%.2f%s' % (self.expected, ' (%s)' % self.source
+                                if self.source else '')
+            finish = 'about ' + format_finish(left * self.expected)
+        print('training epochs %d-%d of %d; expected s/epoch: %s; finish: %s'
+              % (done + 1, nn.max_epochs, nn.max_epochs, speed, finish))
+
+    def seconds_left(self, nn, train_history):
+        """seconds_left(nn, train_history)
+
+        The expected seconds until the last epoch ends: the epochs left
+        times the mean duration of this ``fit``'s epochs.
+        """
+        durations = [float(row['dur'])
+                     for row in train_history[self.first_epoch or 0:]]
+        left = max(int(nn.max_epochs) - len(train_history), 0)
+        return left * float(np.mean(durations)) if durations else None
+
+    def table(self, nn, train_history):
+        """table(nn, train_history)
+
+        nolearn's table lines (the header with the first epoch) with the
+        ``eta`` column.
+        """
+        lines = super(EpochETA, self).table(nn, train_history).split('\n')
+        if len(lines) > 1:  # the header and its rule: the table's width
+            self.width = len(lines[1])
+        seconds = self.seconds_left(nn, train_history)
+        eta = 'unknown' if seconds is None else format_finish(seconds)
+        cells = ['eta', '-' * self.WIDTH, eta][-len(lines):]
+        return '\n'.join('%s%s  %s' % (
+            line, ' ' * (self.width - len(_ANSI.sub('', line))), cell)
+            for line, cell in zip(lines, cells))
+
+    def __repr__(self):
+        return 'EpochETA(expected=%r, source=%r)' % (self.expected,
+                                                     self.source)

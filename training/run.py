@@ -19,7 +19,14 @@ the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
                                  evaluation.run_report.write_run_report
 
 The names and formats of these files are :mod:`run_folder`'s; the data
-comes from ``data_prep.dataset.load_training_data``.
+comes from ``data_prep.dataset.load_training_data``: first cleaned
+(``clean``, ``clean_list``: ``data_prep.clean``; one line printed with the
+rows dropped per rule, every one recorded in the manifest's ``cleaning``),
+then the rows and targets of the label set ``labels`` (``'complete'``, the
+study's; ``'all'``, every row with ``nets.recipe.MaskedObjective``;
+``'sparse'``, 8 outputs), whose columns the manifest's ``columns`` names.
+nolearn's per-epoch log gains an ETA column and a plan line before the
+first epoch (``training.handlers.EpochETA``).
 
 Ctrl-C during training ends nolearn's ``fit`` (which catches
 ``KeyboardInterrupt``); the folder is still written, with status
@@ -40,15 +47,21 @@ import sys
 import numpy as np
 
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
+from nolearn.lasagne import PrintLog
+
 import nets
 from errors import UserError
-from data_prep.dataset import SHUFFLE_SEED, SYNTHETIC_SEEDS, load_training_data
+from data_prep.dataset import (SHUFFLE_SEED, SYNTHETIC_SEEDS,
+                               describe_cleaning, expand_columns,
+                               label_columns, load_training_data)
 from data_prep.scaling import unscale_targets
+from nets import recipe
 from evaluation.metrics import evaluate
 from evaluation.run_report import write_run_report
 from run_folder import (HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
                         check_new_run_folder, default_run_folder,
                         find_checkpoint, git_state, history_rows,
+                        manifest_cleaning, manifest_columns,
                         manifest_net_overrides, now, package_versions,
                         provenance, read_checkpoint_history, read_history_csv,
                         read_manifest, run_path, theano_settings,
@@ -56,7 +69,7 @@ from run_folder import (HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
                         write_valid_predictions)
 from training import seeding
 from training.checkpoint import Checkpoint, restore_checkpoint, write_checkpoint
-from training.handlers import EarlyStopping, StopOnNonFinite
+from training.handlers import EarlyStopping, EpochETA, StopOnNonFinite
 from training.plots import plot_loss
 from training.weights import save_weights
 
@@ -79,7 +92,7 @@ def validation_rows(net, X, y):
     """
     _, X_valid, _, y_valid = net.train_split(X, y, net)
     n_valid = len(y_valid)
-    if not np.array_equal(y_valid, y[:n_valid]):
+    if not np.array_equal(y_valid, y[:n_valid], equal_nan=True):
         raise RuntimeError('train_split does not hold out the first rows; '
                            'valid_predictions.csv would misname them')
     return np.arange(n_valid)
@@ -106,11 +119,14 @@ def _stop_status(net):
     return None
 
 
-def build(net_name, seed, epochs=None, batch_size=None, net_overrides=None):
-    """build(net_name, seed, epochs=None, batch_size=None, net_overrides=None)
+def build(net_name, seed, epochs=None, batch_size=None, net_overrides=None,
+          labels='complete'):
+    """build(net_name, seed, epochs=None, batch_size=None, net_overrides=None, labels='complete')
 
     The registered net, seeded (:mod:`training.seeding`), with its layers
-    built: weights drawn from `seed`, batch iterators reseeded.
+    built: weights drawn from `seed`, batch iterators reseeded; trained on
+    the label set `labels` (the keywords of ``nets.recipe.for_labels``:
+    none for ``'complete'``).
 
     Parameters
     ----------
@@ -121,8 +137,10 @@ def build(net_name, seed, epochs=None, batch_size=None, net_overrides=None):
     net_overrides : dict or None
         ``NeuralNet`` keywords for ``nets.build_net`` (e.g. a tiny
         ``hidden_num_units`` in tests).
+    labels : {'complete', 'all', 'sparse'}
     """
     overrides = dict(net_overrides or {})
+    overrides.update(recipe.for_labels(labels, overrides.get('train_split')))
     if epochs is not None:
         if int(epochs) < 1:
             raise UserError('epochs=%s: must be at least 1' % epochs)
@@ -139,10 +157,22 @@ def build(net_name, seed, epochs=None, batch_size=None, net_overrides=None):
     return net
 
 
+def _with_eta(net, expected=None, source=None):
+    """nolearn's PrintLog replaced, in place, by a training.handlers.EpochETA
+    (its columns and an ETA), whose plan line follows the layer table."""
+    eta = EpochETA(expected, source)
+    printing = [type(h) is PrintLog for h in net.on_epoch_finished]
+    if any(printing):
+        net.on_epoch_finished = [eta if p else h for p, h in
+                                 zip(printing, net.on_epoch_finished)]
+        net.on_training_started = list(net.on_training_started) + [eta.plan]
+
+
 def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
-           reference=None, reference_label=''):
+           reference=None, reference_label='', expected=None, source=None):
     """Fit, then write every file of the run folder. Returns the manifest."""
     finished = _Finished()
+    _with_eta(net, expected, source)
     net.on_epoch_finished = list(net.on_epoch_finished) + [
         Checkpoint(folder, every=checkpoint_every)]
     net.on_training_finished = list(net.on_training_finished) + [finished]
@@ -172,9 +202,11 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
                   '%s: train and validation loss' % manifest['net'],
                   reference=reference, reference_label=reference_label)
     rows = validation_rows(net, X, y)
+    columns = manifest['columns']
     metrics, y_true_px, y_pred_px = evaluate(net, X, y, rows)
     write_valid_predictions(run_path(folder, VALID_PREDICTIONS),
-                            rows, image_ids[rows], y_true_px, y_pred_px)
+                            rows, image_ids[rows], y_true_px, y_pred_px,
+                            columns)
     durations = [float(row['dur']) for row in history[done_before:]]
     seconds_per_epoch = float(np.median(durations)) if durations else None
     last = history[-1] if history else {}
@@ -184,8 +216,9 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
                     'seconds_per_epoch_median': seconds_per_epoch,
                     'status': status}, **metrics)
     write_metrics(folder, metrics)
-    write_run_report(folder, loaded=(X.reshape(-1, 1, 96, 96),
-                                     unscale_targets(y.astype(np.float64))))
+    write_run_report(folder, loaded=(
+        X.reshape(-1, 1, 96, 96),
+        expand_columns(unscale_targets(y.astype(np.float64)), columns)))
     manifest.pop('error', None)  # from an earlier session that failed
     manifest.update(status=status, ended=now(), epochs_run=len(history),
                     seconds_per_epoch=seconds_per_epoch)
@@ -207,8 +240,9 @@ def _reference(compare_log):
 
 def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None,
-        compare_log=None, net_overrides=None, command=None, runs_dir='runs'):
-    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs')
+        compare_log=None, net_overrides=None, command=None, runs_dir='runs',
+        clean='none', clean_list=None):
+    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs', clean='none', clean_list=None)
 
     Train net `net_name` and write a run folder (see the module's doc).
 
@@ -222,8 +256,12 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         Data folder or file, or ``'synthetic'``; None: ``$KFKD_DATA`` or
         ``data/``.
     preprocess : {'none', 'stretch', 'equalize', 'adaptive'}
-    labels : {'complete'}
-        Only rows with all 30 keypoints can be trained on (the study's way).
+    labels : {'complete', 'all', 'sparse'}
+        The rows and targets (``data_prep.dataset``): the rows with all 30
+        keypoints (the study's way); every row, a missing keypoint counting
+        nowhere in the loss (``nets.recipe.MaskedObjective``); or the rows
+        with the 8 sparse keypoints, a net with 8 outputs. The manifest's
+        ``columns`` names the targets.
     seed : int
         Weights, dropout and batch order (not the split: that is the study's
         fixed shuffle, ``data_prep.dataset.SHUFFLE_SEED``).
@@ -242,6 +280,13 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         Extra ``NeuralNet`` keywords for ``nets.build_net``.
     command : list of str or None
         The command line, for the manifest.
+    runs_dir : str
+        Where ``out=None`` puts the run folder.
+    clean : {'none', 'study', 'auto'}
+    clean_list : str or None
+        Rows to drop first (``data_prep.clean.select``, on every row of the
+        file); the manifest's ``cleaning`` records every row dropped and
+        why, and one line printed counts them per rule.
 
     Returns
     -------
@@ -260,8 +305,10 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     if int(checkpoint_every) < 1:
         raise UserError('checkpoint_every=%s: must be at least 1'
                         % checkpoint_every)
-    net = build(net_name, seed, epochs, batch_size, net_overrides)
-    dataset, X, y = load_training_data(data, preprocess, labels, limit)
+    net = build(net_name, seed, epochs, batch_size, net_overrides, labels)
+    dataset, X, y = load_training_data(data, preprocess, labels, limit,
+                                       clean=clean, clean_list=clean_list)
+    print(describe_cleaning(dataset.cleaning))
     os.makedirs(folder, exist_ok=True)
 
     net.initialize()
@@ -279,10 +326,14 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
                  'sha256': dataset.sha256,
                  'synthetic_seed': (SYNTHETIC_SEEDS['training'] if synthetic
                                     else None),
-                 'rows_in_file': int(len(dataset.X)), 'rows_used': int(len(X)),
+                 'rows_in_file': dataset.cleaning['rows_in_file'],
+                 'rows_with_labels': int(len(dataset.X)),
+                 'rows_used': int(len(X)),
                  'limit': limit, 'n_train': int(len(X) - n_valid),
                  'n_valid': int(n_valid)},
+        'cleaning': dataset.cleaning,
         'preprocess': preprocess, 'labels': labels,
+        'columns': list(label_columns(labels)),
         'epochs_requested': int(net.max_epochs), 'epochs_run': 0,
         'batch_size': int(net.batch_iterator_train.batch_size),
         'checkpoint_every': int(checkpoint_every),
@@ -323,12 +374,18 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     if done >= target:
         raise UserError('%s already has %d epochs (asked for %d); ask for more '
                         'epochs to train on' % (folder, done, target))
+    labels = manifest.get('labels', 'complete')
     net = build(manifest['net'], manifest['seed'], target,
-                manifest['batch_size'], manifest_net_overrides(manifest))
+                manifest['batch_size'], manifest_net_overrides(manifest),
+                labels)
     data_info = manifest['data']
     dataset, X, y = load_training_data(
-        data or data_info['path'], manifest['preprocess'], manifest['labels'],
-        data_info['limit'], sha256=data_info['sha256'])
+        data or data_info['path'], manifest['preprocess'], labels,
+        data_info['limit'], sha256=data_info['sha256'],
+        **manifest_cleaning(manifest))
+    print(describe_cleaning(dataset.cleaning))
+    manifest.setdefault('columns', list(manifest_columns(manifest)))
+    manifest.setdefault('cleaning', dataset.cleaning)
     net.initialize()
     done = restore_checkpoint(net, checkpoint, manifest['net'])
     X = shape_for(net, X)
@@ -338,5 +395,8 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
                     packages=package_versions(), theano=theano_settings(),
                     git=git_state())
     _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
-           manifest['checkpoint_every'], reference, reference_label)
+           manifest['checkpoint_every'], reference, reference_label,
+           expected=manifest.get('seconds_per_epoch'),
+           source="median of this run's last session")
     return folder
+

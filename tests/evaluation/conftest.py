@@ -9,3 +9,10 @@ def tiny_run(tmp_path_factory):
     """A trained run folder (see :mod:`tests.evaluation.tiny_run`); treat it
     as read-only (copy it to change it)."""
     return make_tiny_run(tmp_path_factory.mktemp('evaluation') / 'net1-tiny')
+
+
+@pytest.fixture(scope='session')
+def tiny_sparse_run(tmp_path_factory):
+    """The tiny run with ``labels='sparse'``: 8 outputs (read-only too)."""
+    return make_tiny_run(tmp_path_factory.mktemp('evaluation') / 'net1-sparse',
+                         labels='sparse')

@@ -3,7 +3,8 @@ import pytest
 
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from evaluation.metrics import (error_table, image_rmse, keypoint_rmse,
-                                mean_keypoints, overall_rmse)
+                                mean_keypoints, overall_rmse,
+                                validation_metrics)
 
 
 def test_keypoint_rmse_per_column_skips_missing_truth():
@@ -42,3 +43,14 @@ def test_error_table_matches_kaggle_rmse_and_mean_baseline():
 
 def test_mean_keypoints_ignores_missing():
     np.testing.assert_allclose(mean_keypoints([[1, np.nan], [3, 4]]), [2, 4])
+
+
+def test_validation_metrics_are_over_labelled_coordinates():
+    y_valid = np.array([[0.0, np.nan], [0.5, 0.25]])
+    y_pred = np.array([[0.25, 9.0], [0.5, 0.0]])
+    metrics = validation_metrics(y_valid, y_pred, [[0.0, np.nan],
+                                                   [1.0, 0.5]])
+    assert metrics['valid_mse'] == pytest.approx((0.0625 + 0 + 0.0625) / 3)
+    assert (metrics['valid_labelled'], metrics['valid_coordinates']) == (3, 4)
+    # the baseline: the training rows' column means (0.5, 0.5), labelled only
+    assert metrics['baseline_mse'] == pytest.approx((0.25 + 0 + 0.0625) / 3)

@@ -3,7 +3,7 @@ import numpy as np
 
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from evaluation.metrics import error_table
-from evaluation.pictures import (annotated_photo, face_grid,
+from evaluation.pictures import (annotated_photo, face_grid, missing_points,
                                  keypoint_colour, keypoint_rmse_chart,
                                  worst_faces)
 
@@ -58,3 +58,29 @@ def test_face_grid_and_chart_write_pngs(tmp_path):
     for name in ('g.png', 'c.png'):
         assert matplotlib.image.imread(str(tmp_path / name)).ndim == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ['c.png', 'g.png']
+
+
+def test_missing_points_count_predicted_points_without_truth():
+    y_true = np.zeros((3, 30))
+    y_true[1, [4, 5, 7]] = np.nan  # two points lack their truth
+    y_pred = np.ones((3, 30))
+    y_pred[2, :] = np.nan
+    y_pred[2, :4] = 1.0  # a run that predicts two points
+    y_true[2, 2:] = np.nan
+    assert missing_points(y_true, y_pred).tolist() == [0, 2, 1]
+
+
+def test_worst_faces_skip_and_count_missing_keypoints(tmp_path, monkeypatch):
+    import evaluation.pictures as pictures
+    y_true = np.full((3, 30), 40.0)
+    y_true[0, 4:] = np.nan  # face 0 has two of its 15 points
+    y_pred = y_true + np.array([[1.0], [2.0], [3.0]])
+    y_pred[0] = 41.0
+    drawn = {}
+    monkeypatch.setattr(pictures, 'face_grid', lambda images, t, p, path,
+                        titles=None, suptitle=None: drawn.update(titles=titles))
+    order = worst_faces(np.zeros((3, 96, 96)), y_true, y_pred,
+                        str(tmp_path / 'w.png'))
+    assert list(order) == [2, 1, 0]
+    assert drawn['titles'] == ['row 2: 3.0 px', 'row 1: 2.0 px',
+                               'row 0: 1.0 px, 13 missing']

@@ -1,12 +1,15 @@
 import json
+import os
 import shutil
+
+import numpy as np
 
 import matplotlib.image
 import pandas as pd
 import pytest
 
 from errors import UserError
-from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.keypoints import KEYPOINT_COLUMNS, SPARSE_COLUMNS
 from evaluation.run_report import write_run_report
 from run_folder import REPORT_FILES, read_valid_predictions
 from tests.evaluation.tiny_run import N_VALID
@@ -72,3 +75,40 @@ def test_no_valid_predictions_is_a_user_error(tiny_run, tmp_path):
         write_run_report(str(folder))
     with pytest.raises(UserError, match='not a run folder'):
         write_run_report(str(tmp_path))
+
+
+def test_sparse_run_s_report_is_over_its_eight_columns(tiny_sparse_run,
+                                                      tmp_path):
+    folder = tmp_path / 'run'
+    shutil.copytree(tiny_sparse_run, folder)
+    table = write_run_report(str(folder))['table']
+    assert list(table.index) == list(SPARSE_COLUMNS) + ['overall']
+    assert (table['n'].iloc[:8] == N_VALID).all()
+    metrics = json.loads((folder / 'metrics.json').read_text())
+    assert table.loc['overall', 'rmse_px'] == pytest.approx(
+        metrics['valid_rmse_px'], abs=1e-3)
+
+
+def test_report_titles_count_the_missing_keypoints(tmp_path, monkeypatch):
+    """A labels='all' run: faces lacking keypoints say how many."""
+    from evaluation import pictures, run_report
+    from tests.evaluation.tiny_run import ROWS
+    from training.run import run
+    folder = run('net1', epochs=1, data='synthetic', limit=ROWS, labels='all',
+                 net_overrides={'hidden_num_units': 10},
+                 out=str(tmp_path / 'all'), command=['tests'])
+    def face_grid(images, y_true, y_pred, path, titles=None, **kwargs):
+        drawn[os.path.basename(path)] = titles
+    drawn = {}
+    monkeypatch.setattr(run_report, 'face_grid', face_grid)
+    monkeypatch.setattr(pictures, 'face_grid', face_grid)
+    write_run_report(folder)
+    titles = drawn
+    rows, y_true, _ = read_valid_predictions(
+        os.path.join(folder, 'valid_predictions.csv'))
+    lacking = (~np.isfinite(y_true[:, ::2])).sum(axis=1)
+    assert titles['faces_valid.png'] == [
+        'row %d%s' % (r, ', %d missing' % m if m else '')
+        for r, m in zip(rows[:16], lacking[:16])]
+    assert any(', 11 missing' in t for t in titles['faces_valid.png'])
+    assert any(t.endswith(' px, 11 missing') for t in titles['worst16.png'])

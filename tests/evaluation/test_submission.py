@@ -3,9 +3,11 @@ import pandas as pd
 import pytest
 
 from errors import DataError, UserError
-from data_prep.keypoints import KEYPOINT_COLUMNS
-from evaluation.submission import (KAGGLE_ROWS, check_submission,
-                                   make_submission, read_lookup_table,
+from data_prep.keypoints import KEYPOINT_COLUMNS, SPARSE_COLUMNS
+from evaluation.submission import (KAGGLE_ROWS, answered_by_path,
+                                   check_submission, choose_runs,
+                                   combine_predictions, make_submission,
+                                   read_lookup_table, write_answered_by,
                                    write_submission)
 from tests.conftest import shared_path
 
@@ -115,3 +117,52 @@ def test_real_lookup_table_gives_kaggles_27124_rows(tmp_path):
     sample = pd.read_csv(shared_path('data', 'kaggle', 'SampleSubmission.csv'))
     assert list(written.columns) == list(sample.columns)
     assert (written['RowId'] == sample['RowId']).all()
+
+
+# ------------------------------------------------------------ two runs
+
+def test_two_runs_share_the_real_lookup_table():
+    """With a 30-column and an 8-column run, the 8-column one answers the
+    1192 images of Kaggle's lookup table that ask for its keypoints only
+    (1190 ask for all 8, 2 for 6 of them), the other one the 591 left."""
+    lookup = read_lookup_table(shared_path('data', 'kaggle',
+                                           'IdLookupTable.csv'))
+    choice = choose_runs(lookup, [KEYPOINT_COLUMNS, SPARSE_COLUMNS])
+    assert list(choice.index) == list(range(1, 1784))
+    assert (choice == 1).sum() == 1192 and (choice == 0).sum() == 591
+    asked = lookup.groupby('ImageId')['FeatureName'].apply(set)
+    assert all(asked[i] <= set(SPARSE_COLUMNS) for i in choice.index[choice == 1])
+    assert all(not asked[i] <= set(SPARSE_COLUMNS)
+               for i in choice.index[choice == 0])
+    # the order the runs are given in does not matter
+    swapped = choose_runs(lookup, [SPARSE_COLUMNS, KEYPOINT_COLUMNS])
+    assert (swapped == 1 - choice).all()
+    rows = lookup.groupby('ImageId').size()
+    assert (rows[choice.index[choice == 1]].sum(),
+            rows[choice.index[choice == 0]].sum()) == (9532, 17592)
+
+
+def test_an_image_no_run_can_answer_is_refused(small_lookup):
+    with pytest.raises(DataError, match='ImageId 1 asks for nose_tip_y'):
+        choose_runs(small_lookup, [('left_eye_center_x', 'left_eye_center_y'),
+                                   ('mouth_right_corner_x',)])
+
+
+def test_each_image_takes_its_run_s_keypoints(small_lookup, tmp_path):
+    full = _predictions(3, seed=1)
+    sparse = np.full((3, 30), np.nan)
+    sparse[:, [0, 1]] = 50.0
+    choice = choose_runs(small_lookup, [KEYPOINT_COLUMNS,
+                                        ('left_eye_center_x',
+                                         'left_eye_center_y')])
+    assert choice.to_dict() == {1: 0, 2: 0, 3: 1}
+    y = combine_predictions([1, 2, 3], [full, sparse], choice)
+    np.testing.assert_array_equal(y[:2], full[:2])
+    np.testing.assert_array_equal(y[2], sparse[2])
+    submission = make_submission(small_lookup, [1, 2, 3], y)
+    assert submission['Location'].tolist()[-2:] == [50.0, 50.0]
+    path = answered_by_path(str(tmp_path / 'submission.csv'))
+    assert path == str(tmp_path / 'submission_runs.csv')
+    write_answered_by(path, small_lookup, choice, ['runs/a,b', 'runs/c'])
+    assert open(path).read() == ('ImageId,run,rows\n1,"runs/a,b",2\n'
+                                 '2,"runs/a,b",1\n3,runs/c,2\n')

@@ -5,6 +5,7 @@ import pytest
 
 from errors import UserError
 from data_prep.dataset import load_training_data
+from data_prep.keypoints import SPARSE_INDICES
 from evaluation.trained_net import load_trained_net, predict_px
 from nets import build_net
 from run_folder import read_valid_predictions
@@ -56,3 +57,21 @@ def test_missing_weights_name_the_file(run_copy):
     (run_copy / 'weights.npz').unlink()
     with pytest.raises(UserError, match='weights.npz does not exist.*net1'):
         load_trained_net(str(run_copy))
+
+
+def test_sparse_run_loads_with_eight_outputs_and_predicts_its_columns(
+        tiny_sparse_run):
+    net, manifest = load_trained_net(str(tiny_sparse_run))
+    assert manifest['labels'] == 'sparse'
+    assert net.layers_['output'].num_units == 8
+    rows, _, y_pred = read_valid_predictions(
+        '%s/valid_predictions.csv' % tiny_sparse_run)
+    _, X, _ = load_training_data('synthetic', labels='sparse', limit=ROWS)
+    predicted = predict_px(net, X[rows])
+    assert predicted.shape == (len(rows), 30)
+    assert (np.flatnonzero(np.isfinite(predicted[0]))
+            == list(SPARSE_INDICES)).all()
+    np.testing.assert_allclose(predicted, y_pred, atol=1e-3)  # NaN alike
+    net.keypoint_columns_ = net.keypoint_columns_ + ('nose_tip_x',)
+    with pytest.raises(UserError, match='predicts 8 values per face, but 9'):
+        predict_px(net, X[:2])

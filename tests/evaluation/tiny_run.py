@@ -12,11 +12,12 @@ ROWS = 200
 N_VALID = 40  # nolearn's TrainSplit(eval_size=0.2)
 
 
-def make_tiny_run(folder):
-    """make_tiny_run(folder)
+def make_tiny_run(folder, labels='complete'):
+    """make_tiny_run(folder, labels='complete')
 
     Train the tiny run into ``folder`` (must not exist); returns its path.
+    ``labels='sparse'`` makes the 8-output run of the same faces.
     """
     return run('net1', epochs=2, data='synthetic', limit=ROWS,
                net_overrides={'hidden_num_units': 10}, out=os.fspath(folder),
-               command=['tests'])
+               command=['tests'], labels=labels)

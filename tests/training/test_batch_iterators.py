@@ -127,3 +127,33 @@ def test_pickles_with_its_random_state():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="'faithful' or 'exact'"):
         FlipBatchIterator(128, mode='mirror')
+
+
+@pytest.mark.parametrize('mode', ['faithful', 'exact'])
+def test_missing_keypoints_move_with_their_columns(mode):
+    """A flip keeps each mask with its keypoint: the NaN of a subject's
+    left eye corner becomes the NaN of the right one, and nothing else
+    becomes NaN or loses it."""
+    X, y = data(12)
+    left = KEYPOINT_COLUMNS.index('left_eye_inner_corner_x')
+    right = KEYPOINT_COLUMNS.index('right_eye_inner_corner_x')
+    y[:, [left, left + 1]] = np.nan  # every row lacks its left inner corner
+    y[0, NOSE_X] = np.nan
+    [(Xb, yb)] = batches(FlipBatchIterator(12, mode=mode, seed=3), X, y)
+    rows = flipped_rows(X, Xb)
+    kept = np.setdiff1d(np.arange(12), rows)
+    expected = np.isnan(y)
+    expected[rows] = expected[rows][:, _swapped()]
+    np.testing.assert_array_equal(np.isnan(yb), expected)
+    assert np.isnan(yb[rows][:, [right, right + 1]]).all()
+    assert not np.isnan(yb[rows][:, [left, left + 1]]).any()
+    np.testing.assert_array_equal(yb[kept], y[kept])  # NaN where they were
+    assert np.isnan(yb[0, NOSE_X])  # the nose stays the nose, flipped or not
+
+
+def _swapped():
+    """Column order after a flip: each left/right pair exchanged."""
+    order = np.arange(len(KEYPOINT_COLUMNS))
+    for a, b in FLIP_PAIRS:
+        order[a], order[b] = b, a
+    return order

@@ -3,6 +3,7 @@ import csv
 import datetime
 import json
 import os
+import re
 
 import matplotlib.image
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import compat  # noqa: F401
 from errors import UserError
 from data_prep.dataset import load_dataset
-from data_prep.keypoints import KEYPOINT_COLUMNS
+from data_prep.keypoints import KEYPOINT_COLUMNS, SPARSE_COLUMNS
 from nets import build_net
 from run_folder import default_run_folder
 from training import run as runner
@@ -198,7 +199,9 @@ def test_non_finite_loss_is_reported_as_such(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(labels='all'), "labels='all'"),
+    (dict(labels='half'), "unknown labels 'half'"),
+    (dict(clean='tidy'), "unknown --clean 'tidy'"),
+    (dict(clean='study'), "drops 15 rows of Kaggle's own training.csv"),
     (dict(limit=5), 'limit=5'),
     (dict(checkpoint_every=0), 'checkpoint_every=0'),
     (dict(epochs=0), 'epochs=0'),
@@ -244,3 +247,156 @@ def test_compare_log_is_drawn_and_checked(tmp_path, folder):
     with pytest.raises(UserError, match='not a readable history CSV'):
         tiny_run(tmp_path / 'bad', compare_log=str(bad))
     assert not os.path.exists(str(tmp_path / 'bad'))
+
+
+# --------------------------------------------------------- labels, cleaning
+
+def test_complete_labels_train_exactly_as_the_declared_net(folder, data):
+    """labels='complete' adds nothing to the study's net: the same
+    objective and split objects' types, and bit for bit the same losses as
+    the declaration fitted directly."""
+    from nolearn.lasagne import TrainSplit, objective
+    from training import seeding
+    net = runner.build('net1', 42, 3, None, TINY_NET1, labels='complete')
+    assert net.objective is objective and type(net.train_split) is TrainSplit
+    seeding.seed_everything(42)
+    direct = build_net('net1', max_epochs=3, **TINY_NET1)
+    seeding.seed_batch_iterators(direct, 42)
+    X, y, _ = data
+    direct.fit(X.reshape(len(X), -1), y)
+    history = read_csv(os.path.join(folder, 'history.csv'))
+    assert [(float(r['train_loss']), float(r['valid_loss'])) for r in history] \
+        == [(float('%.9g' % h['train_loss']), float('%.9g' % h['valid_loss']))
+            for h in direct.train_history_]
+
+
+@pytest.fixture(scope='module')
+def all_run(tmp_path_factory):
+    return tiny_run(tmp_path_factory.mktemp('runs') / 'all', epochs=1,
+                    labels='all')
+
+
+def test_labels_all_trains_on_every_row_over_labelled_coordinates(all_run):
+    manifest = json.load(open(os.path.join(all_run, 'manifest.json')))
+    assert manifest['labels'] == 'all'
+    assert manifest['columns'] == list(KEYPOINT_COLUMNS)
+    assert manifest['data']['rows_used'] == LIMIT
+    metrics = json.load(open(os.path.join(all_run, 'metrics.json')))
+    assert metrics['status'] == 'completed' and metrics['epochs_run'] == 1
+    for name in ('train_loss', 'valid_loss', 'valid_mse', 'valid_rmse_px',
+                 'baseline_rmse_px'):
+        assert np.isfinite(metrics[name]), name
+    # nolearn's logged validation loss is the mean over the labelled
+    # coordinates, the same figure evaluation.metrics computes.
+    assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
+                                                  rel=1e-5)
+    table = pd.read_csv(os.path.join(all_run, 'valid_predictions.csv'))
+    true = table[list(KEYPOINT_COLUMNS)].to_numpy()
+    pred = table[[c + '_pred' for c in KEYPOINT_COLUMNS]].to_numpy()
+    labelled = np.isfinite(true)
+    assert 0.2 < labelled.all(axis=1).mean() < 0.5  # Kaggle's pattern: 30%
+    assert np.isfinite(pred).all()
+    assert metrics['valid_labelled'] == labelled.sum() < true.size
+    squared = ((pred - true)[labelled] / 48) ** 2
+    assert metrics['valid_mse'] == pytest.approx(squared.mean(), rel=1e-3)
+    errors = pd.read_csv(os.path.join(all_run, 'errors.csv'), index_col=0)
+    assert errors.loc['overall', 'n'] == labelled.sum()
+    assert errors.loc['left_eye_inner_corner_x', 'n'] < len(table)
+
+
+def test_labels_sparse_trains_eight_outputs(tmp_path):
+    folder = tiny_run(tmp_path / 'sparse', epochs=1, labels='sparse')
+    manifest = json.load(open(os.path.join(folder, 'manifest.json')))
+    assert manifest['columns'] == list(SPARSE_COLUMNS)
+    assert manifest['params'] == 9216 * 10 + 10 + 10 * 8 + 8
+    with np.load(os.path.join(folder, 'weights.npz')) as weights:
+        assert weights['output.W'].shape == (10, 8)
+    table = pd.read_csv(os.path.join(folder, 'valid_predictions.csv'))
+    assert list(table.columns) == (['row', 'image_id'] + list(SPARSE_COLUMNS)
+                                   + [c + '_pred' for c in SPARSE_COLUMNS])
+    errors = pd.read_csv(os.path.join(folder, 'errors.csv'), index_col=0)
+    assert list(errors.index) == list(SPARSE_COLUMNS) + ['overall']
+    metrics = json.load(open(os.path.join(folder, 'metrics.json')))
+    assert metrics['valid_coordinates'] == 8 * LIMIT // 5
+    assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
+                                                  rel=1e-4)
+
+
+def _broken_file(folder):
+    """A training.csv of 60 synthetic faces: row 5 a copy of row 2's image
+    and keypoints, row 9 a blank image."""
+    import data_prep.synthetic as synthetic
+    path = str(folder / 'training.csv')
+    synthetic.write_kaggle_csv(path, 60, seed=4, complete_fraction=1.0)
+    lines = open(path).read().splitlines()
+    lines[6] = lines[3]  # data row 5 = data row 2 (header is line 0)
+    cells = lines[10].split(',')
+    lines[10] = ','.join(cells[:30] + [' '.join(['128'] * 9216)])
+    open(path, 'w').write('\n'.join(lines) + '\n')
+    return path
+
+
+def test_cleaning_is_recorded_printed_and_resumed(tmp_path, capsys):
+    path = _broken_file(tmp_path)
+    listed = tmp_path / 'drop.txt'
+    listed.write_text('# looked wrong\n17\n')
+    folder = runner.run('net1', epochs=1, data=path, out=str(tmp_path / 'run'),
+                        net_overrides=TINY_NET1, command=['test'],
+                        clean='auto', clean_list=str(listed),
+                        checkpoint_every=1)
+    assert ('cleaning auto + --clean-list %s: 3 of 60 rows dropped '
+            '(duplicate_image 1, blank_image 1, clean_list 1)' % listed) \
+        in capsys.readouterr().out
+    manifest = json.load(open(os.path.join(folder, 'manifest.json')))
+    cleaning = manifest['cleaning']
+    assert (cleaning['method'], cleaning['clean_list']) == ('auto',
+                                                            str(listed))
+    assert (cleaning['rows_in_file'], cleaning['rows_dropped']) == (60, 3)
+    assert cleaning['counts'] == {'duplicate_image': 1, 'blank_image': 1,
+                                  'clean_list': 1}
+    assert [(r['row'], r['image_id'], r['rules']) for r in
+            cleaning['dropped']] == [(5, 6, ['duplicate_image']),
+                                     (9, 10, ['blank_image']),
+                                     (17, 18, ['clean_list'])]
+    assert cleaning['dropped'][0]['values'] == {'duplicate_of': 2}
+    assert manifest['data']['rows_in_file'] == 60
+    assert manifest['data']['rows_used'] == 57
+    table = pd.read_csv(os.path.join(folder, 'valid_predictions.csv'))
+    assert not set(table['image_id']) & {6, 10, 18}
+    # resume drops the same rows again, and refuses when they would change
+    runner.resume(folder, epochs=2)
+    assert 'cleaning auto + --clean-list' in capsys.readouterr().out
+    listed.write_text('17\n18\n')
+    with pytest.raises(UserError, match='drops 4 rows .* the run dropped 3'):
+        runner.resume(folder, epochs=3)
+
+
+def test_eta_before_the_first_epoch_and_on_every_line(tmp_path, capsys):
+    tiny_run(tmp_path / 'eta', epochs=2)
+    out = capsys.readouterr().out
+    assert ('training epochs 1-2 of 2; expected s/epoch: unknown until the '
+            'first epoch; finish: unknown') in out
+    lines = out.splitlines()
+    header = [i for i, line in enumerate(lines) if line.startswith(
+        '  epoch    trn loss    val loss    trn/val  dur')]
+    assert len(header) == 1 and lines[header[0]].endswith('  eta')
+    assert lines[header[0] + 1].endswith('-----  --------')
+    for line in lines[header[0] + 2:header[0] + 4]:
+        assert re.search(r'\ds  \d\d:\d\d:\d\d$', line), line
+
+
+def test_labels_all_resumes_with_its_mask_and_expected_speed(all_run,
+                                                            tmp_path, capsys):
+    import shutil
+    folder = str(tmp_path / 'again')
+    shutil.copytree(all_run, folder)
+    capsys.readouterr()
+    runner.resume(folder, epochs=2)
+    out = capsys.readouterr().out
+    assert re.search(r"training epochs 2-2 of 2; expected s/epoch: "
+                     r"\d+\.\d\d \(median of this run's last session\); "
+                     r"finish: about \d\d:\d\d", out)
+    metrics = json.load(open(os.path.join(folder, 'metrics.json')))
+    assert metrics['epochs_run'] == 2
+    assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
+                                                  rel=1e-5)
