@@ -4,7 +4,8 @@
 ``training.csv`` (or synthetic faces) with the study's defaults: the net's
 own ``NeuralNet`` declaration (Nesterov momentum, batches of 128, its
 schedule and flips), nolearn's ``TrainSplit(eval_size=0.2)`` (validation =
-the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
+the first 20% of the shuffled rows; ``fold=(k, K)``: block k of K, as
+``training.folds`` splits), nolearn's layer table and per-epoch log.
 :func:`resume` continues a run from its last checkpoint. Both write::
 
     <run>/manifest.json          what ran, on what, with what (written first)
@@ -56,6 +57,7 @@ from run_folder import (HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
                         write_valid_predictions)
 from training import seeding
 from training.checkpoint import Checkpoint, restore_checkpoint, write_checkpoint
+from training.folds import check_fold, fold_overrides, fold_rows
 from training.handlers import EarlyStopping, StopOnNonFinite
 from training.plots import plot_loss
 from training.weights import save_weights
@@ -71,18 +73,22 @@ def shape_for(net, X):
     return X.reshape((-1,) + tuple(input_shape[1:]))
 
 
-def validation_rows(net, X, y):
-    """validation_rows(net, X, y)
+def validation_rows(net, X, y, fold=None):
+    """validation_rows(net, X, y, fold=None)
 
     Indices of the rows the net's ``train_split`` holds out, in order.
-    With ``TrainSplit(eval_size=0.2)`` these are the first 20%.
+    With ``TrainSplit(eval_size=0.2)`` these are the first 20%; with
+    `fold` ``(k, K)`` (``training.folds.FoldSplit``), block k of K.
     """
     _, X_valid, _, y_valid = net.train_split(X, y, net)
     n_valid = len(y_valid)
-    if not np.array_equal(y_valid, y[:n_valid]):
-        raise RuntimeError('train_split does not hold out the first rows; '
-                           'valid_predictions.csv would misname them')
-    return np.arange(n_valid)
+    rows = np.arange(n_valid) if fold is None else fold_rows(len(y), fold)[1]
+    if len(rows) != n_valid or not np.array_equal(y_valid, y[rows]):
+        raise RuntimeError('train_split does not hold out the %s; '
+                           'valid_predictions.csv would misname them'
+                           % ('first rows' if fold is None
+                              else 'rows of fold %d of %d' % tuple(fold)))
+    return rows
 
 
 class _Finished(object):
@@ -171,7 +177,7 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
         plot_loss(history_rows(history), run_path(folder, LOSS_PLOT),
                   '%s: train and validation loss' % manifest['net'],
                   reference=reference, reference_label=reference_label)
-    rows = validation_rows(net, X, y)
+    rows = validation_rows(net, X, y, manifest.get('fold'))
     metrics, y_true_px, y_pred_px = evaluate(net, X, y, rows)
     write_valid_predictions(run_path(folder, VALID_PREDICTIONS),
                             rows, image_ids[rows], y_true_px, y_pred_px)
@@ -207,8 +213,9 @@ def _reference(compare_log):
 
 def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None,
-        compare_log=None, net_overrides=None, command=None, runs_dir='runs'):
-    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs')
+        compare_log=None, net_overrides=None, command=None, runs_dir='runs',
+        fold=None):
+    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs', fold=None)
 
     Train net `net_name` and write a run folder (see the module's doc).
 
@@ -242,6 +249,10 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         Extra ``NeuralNet`` keywords for ``nets.build_net``.
     command : list of str or None
         The command line, for the manifest.
+    fold : (int, int) or None
+        ``(k, K)``: validate on block k of K (``training.folds``; fold 1 of
+        5 holds out the default's rows) and record it in the manifest
+        (``"fold": [k, K]``); None: nolearn's ``TrainSplit(0.2)``.
 
     Returns
     -------
@@ -260,13 +271,14 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     if int(checkpoint_every) < 1:
         raise UserError('checkpoint_every=%s: must be at least 1'
                         % checkpoint_every)
-    net = build(net_name, seed, epochs, batch_size, net_overrides)
+    net = build(net_name, seed, epochs, batch_size,
+                fold_overrides(net_overrides, fold))
     dataset, X, y = load_training_data(data, preprocess, labels, limit)
     os.makedirs(folder, exist_ok=True)
 
     net.initialize()
     X = shape_for(net, X)
-    n_valid = len(validation_rows(net, X, y))
+    n_valid = len(validation_rows(net, X, y, fold))
     synthetic = dataset.path == 'synthetic'
     manifest = dict({
         'net': net_name, 'net_overrides': net_overrides or {},
@@ -288,6 +300,8 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         'checkpoint_every': int(checkpoint_every),
         'seconds_per_epoch': None, 'params': None,
     }, **provenance())
+    if fold is not None:
+        manifest['fold'] = list(check_fold(fold))
     _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
            checkpoint_every, reference, reference_label)
     return folder
@@ -297,7 +311,7 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     """resume(folder, epochs=None, compare_log=None, command=None, data=None)
 
     Continue a run from ``<folder>/checkpoint/``: the same net, seed, data
-    rows and options (from ``manifest.json``); weights, history, schedule,
+    rows, fold and options (from ``manifest.json``); weights, history, schedule,
     velocities and generators as the checkpoint saved them. Trains the
     epochs left up to `epochs` (default: the run's request) and rewrites the
     run folder's files.
@@ -324,7 +338,9 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
         raise UserError('%s already has %d epochs (asked for %d); ask for more '
                         'epochs to train on' % (folder, done, target))
     net = build(manifest['net'], manifest['seed'], target,
-                manifest['batch_size'], manifest_net_overrides(manifest))
+                manifest['batch_size'],
+                fold_overrides(manifest_net_overrides(manifest),
+                               manifest.get('fold')))
     data_info = manifest['data']
     dataset, X, y = load_training_data(
         data or data_info['path'], manifest['preprocess'], manifest['labels'],
