@@ -41,7 +41,7 @@ from run_folder import (FINISHED_STATUSES, HISTORY, VALID_PREDICTIONS,
                         read_metrics, read_valid_predictions, run_path,
                         run_status, write_json)
 from training import run as training_run
-from training.folds import check_fold, fold_overrides
+from training.folds import fold_overrides
 
 __all__ = ['CV_MANIFEST', 'SUMMARY_JSON', 'SUMMARY_MD', 'CURVES_PLOT',
            'STD_DDOF', 'resolve_data', 'default_cv_folder', 'fold_folder',
@@ -207,7 +207,9 @@ def run_cv(net_name, n_folds, out=None, runs_dir='runs', command=None,
     except (TypeError, ValueError):
         raise UserError('n_folds=%r: the number of folds is an integer'
                         % (n_folds,))
-    check_fold((1, n_folds))
+    if n_folds < 2:
+        raise UserError('n_folds=%d: cross-validation needs at least 2 folds'
+                        % n_folds)
     fixed = [k for k in _DRIVER_KEYWORDS if k in run_keywords]
     if fixed:
         raise UserError('run_cv sets %s for each fold itself'
