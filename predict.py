@@ -6,6 +6,7 @@ Usage::
     python predict.py submit RUN [RUN8] --data DIR [--lookup CSV] [--out FILE]
     python predict.py image RUN PHOTO... [--out DIR]
     python predict.py show RUN [--data DIR]
+    python predict.py evaluate RUN --data DIR|FILE [--out DIR] [--run-data DIR]
 
 ``submit`` predicts Kaggle's ``test.csv`` (or ``test.zip``) in ``DIR`` and
 writes ``RowId,Location`` through ``IdLookupTable.csv`` (default: the one in
@@ -27,6 +28,14 @@ it to 96x96 grey, applies the run's preprocessing, predicts, and writes
 (``faces_valid.png``, ``worst16.png``, ``keypoint_rmse.png``,
 ``errors.csv``, ``errors.md``), as every run does when it ends.
 
+``evaluate`` judges the run on any labelled file in Kaggle's
+``training.csv`` format (or a folder holding one): RMSE in pixels overall
+and per keypoint over the labelled coordinates, beside the mean keypoints
+of the run's own training rows, with the run's preprocessing; it prints the
+table and writes ``evaluation.json``, ``errors.csv``/``.md``,
+``predictions.csv``, ``keypoint_rmse.png`` and ``worst16.png`` to a new
+folder (default ``RUN/eval-<file's stem>``; ``evaluation.evaluate_file``).
+
 A user error prints ``error: <message>`` on stderr and exits with 2.
 """
 import argparse
@@ -41,8 +50,9 @@ from data_prep.dataset import load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from data_prep.preprocess import preprocess
 from evaluation import faces_in_photo as fip
+from evaluation.evaluate_file import FILES as EVALUATION_FILES, evaluate_file
 from evaluation.pictures import annotated_photo
-from evaluation.run_report import write_run_report
+from evaluation.run_report import errors_markdown, write_run_report
 from evaluation.submission import (answered_by_path, choose_runs,
                                    combine_predictions, make_submission,
                                    read_lookup_table, write_answered_by,
@@ -89,6 +99,19 @@ def parser():
     show.add_argument('run', metavar='RUN', help='a run folder')
     show.add_argument('--data', metavar='DIR',
                       help='where the run\'s training data is now, if moved')
+    judge = commands.add_parser(
+        'evaluate', help='RMSE of the run on any labelled training.csv-format '
+        'file, beside its mean-keypoint baseline')
+    judge.add_argument('run', metavar='RUN', help='a run folder')
+    judge.add_argument('--data', metavar='DIR|FILE', required=True,
+                       help='a labelled file in Kaggle\'s training.csv format '
+                       '(or .zip), or a folder holding training.csv')
+    judge.add_argument('--out', metavar='DIR',
+                       help='the folder to write (default: '
+                       'RUN/eval-<file\'s stem>, never an existing one)')
+    judge.add_argument('--run-data', metavar='DIR',
+                       help='where the run\'s own training data is now, if '
+                       'moved (for the baseline)')
     return p
 
 
@@ -274,6 +297,31 @@ def show(run, data=None):
     return written
 
 
+# ----------------------------------------------------------------- evaluate
+
+def evaluate(run, data, out=None, run_data=None):
+    """evaluate(run, data, out=None, run_data=None)
+
+    :func:`evaluation.evaluate_file.evaluate_file`, with its table and the
+    files written printed.
+    """
+    _check_run(run)
+    result = evaluate_file(run, data, out, run_data)
+    summary, folder = result['summary'], result['folder']
+    print(errors_markdown(result['table'], '%s on %s' % (
+        summary['net'], summary['data']['path'])))
+    print('%d faces, %d labelled coordinates: RMSE %.2f px (mean-keypoint '
+          'baseline %.2f px, %s)%s'
+          % (summary['data']['rows'], summary['data']['labelled_coordinates'],
+             summary['rmse_px'], summary['baseline_rmse_px'],
+             summary['baseline'],
+             '; note: this is the data the run trained on'
+             if summary['data']['is_the_run_s_own_data'] else ''))
+    for name in EVALUATION_FILES:
+        print(os.path.join(folder, name))
+    return result
+
+
 def main(argv=None):
     """main(argv=None)
 
@@ -285,6 +333,8 @@ def main(argv=None):
             submit(args.run, args.data, args.lookup, args.out, args.run8)
         elif args.command == 'image':
             image(args.run, args.photos, args.out)
+        elif args.command == 'evaluate':
+            evaluate(args.run, args.data, args.out, args.run_data)
         else:
             show(args.run, args.data)
     except UserError as e:

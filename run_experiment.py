@@ -9,6 +9,8 @@ Examples::
     python run_experiment.py net6 --labels all --clean auto --data data/
     python run_experiment.py net6 --labels sparse --data data/
     python run_experiment.py --resume runs/net6-20160401-090500
+    python run_experiment.py net1 --cv 5 --data synthetic --epochs 20
+    python run_experiment.py --resume runs/net1-cv5-20160401-090500
 
 Every error a user can cause prints ``error: <message>`` and exits 2.
 """
@@ -23,6 +25,7 @@ from data_prep.dataset import LABELS
 from data_prep.preprocess import PREPROCESS_METHODS
 from nets import list_nets
 from run_folder import read_manifest
+from training import cv
 from training import run as runner
 
 DESCRIPTION = """\
@@ -33,20 +36,24 @@ weights.npz, history.csv, loss.png, valid_predictions.csv, metrics.json and
 checkpoint/. Before the first epoch it prints the epochs, the expected
 seconds per epoch and the finish time; each epoch's line adds an ETA.
 Ctrl-C stops training and still writes the folder (status interrupted);
---resume continues it."""
+--resume continues it. --cv K trains K folds instead (fold k
+validates on block k of K of the same rows, unshuffled, as nolearn splits),
+one run folder each under runs/<net>-cv<K>-<time>/, with cv_summary.json,
+cv_summary.md (mean and standard deviation over the folds) and
+cv_curves.png."""
 
 
 #: Options a resumed run takes from its manifest.json, not the command line.
 RUN_OPTIONS = ('--preprocess', '--labels', '--seed', '--out', '--limit',
                '--batch-size', '--checkpoint-every', '--clean',
-               '--clean-list')
+               '--clean-list', '--cv')
 
 #: The parameters of ``training.run.run`` that errors name (``epochs=0``),
 #: and this command line's option for each.
 OPTION_OF = {'epochs': '--epochs', 'labels': '--labels', 'limit': '--limit',
              'batch_size': '--batch-size',
              'checkpoint_every': '--checkpoint-every', 'clean': '--clean',
-             'clean_list': '--clean-list'}
+             'clean_list': '--clean-list', 'n_folds': '--cv'}
 
 
 def as_options(message):
@@ -124,6 +131,12 @@ def parser():
     p.add_argument('--compare-log', metavar='CSV',
                    help="a history CSV (e.g. ../shared/data/w207_logs/"
                         "w207final_net1.csv) drawn dashed in loss.png")
+    p.add_argument('--cv', type=int, metavar='K',
+                   help='K-fold cross-validation: train K runs, fold k '
+                        'validating on block k of K of the rows (fold 1 of 5 '
+                        '= the default split), under runs/<net>-cv<K>-<time>/ '
+                        '(or --out), with the mean and standard deviation '
+                        'over the folds; --resume of that folder goes on')
     return p
 
 
@@ -154,26 +167,35 @@ def main(argv=None):
                 raise UserError('--resume keeps the run\'s own %s (see its '
                                 'manifest.json); leave %s out'
                                 % (', '.join(fixed), ', '.join(fixed)))
-            folder = runner.resume(args.resume, epochs=args.epochs,
-                                   compare_log=args.compare_log,
-                                   command=command, data=args.data)
+            resume = (cv.resume_cv if cv.is_cv_folder(args.resume)
+                      else runner.resume)
+            folder = resume(args.resume, epochs=args.epochs,
+                            compare_log=args.compare_log, command=command,
+                            data=args.data)
         else:
             if not args.net:
                 raise UserError('name a net to train (see --list), or pass '
                                 '--resume RUN_FOLDER')
-            folder = runner.run(
-                args.net, epochs=args.epochs, data=args.data,
+            keywords = dict(
+                epochs=args.epochs, data=args.data,
                 preprocess=args.preprocess, labels=args.labels, seed=args.seed,
                 out=args.out, checkpoint_every=args.checkpoint_every,
                 limit=args.limit, batch_size=args.batch_size,
                 compare_log=args.compare_log, command=command,
                 clean=args.clean, clean_list=args.clean_list)
+            if args.cv is not None:
+                folder = cv.run_cv(args.net, args.cv, **keywords)
+            else:
+                folder = runner.run(args.net, **keywords)
     except UserError as e:
         print('error: %s' % as_options(str(e)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
+    if cv.is_cv_folder(folder):
+        print('%s -> %s' % (cv.summary_line(cv.summarize(folder)), folder))
+        return 0
     manifest = read_manifest(folder)
     print('%s: %s after %d epochs -> %s' % (manifest['net'], manifest['status'],
                                             manifest['epochs_run'], folder))

@@ -75,6 +75,43 @@ def load_run_data(manifest, data=None):
                              manifest_columns(manifest))
 
 
+def training_rows(n_rows, valid_rows):
+    """training_rows(n_rows, valid_rows)
+
+    The rows a run trained on: of its `n_rows`, those it did not hold out.
+
+    >>> training_rows(6, [2, 3]).tolist()
+    [0, 1, 4, 5]
+    """
+    return np.setdiff1d(np.arange(n_rows), valid_rows)
+
+
+def run_training_keypoints(run_folder, data=None):
+    """run_training_keypoints(run_folder, data=None)
+
+    The keypoints of the rows a run trained on, in pixels (NaN where
+    missing): the rows it loaded (:func:`load_run_data`) but those of its
+    ``valid_predictions.csv``. Their mean is the run's mean-keypoint
+    baseline.
+
+    Parameters
+    ----------
+    data : str or None
+        Where the run's data is now, when it moved.
+
+    Raises
+    ------
+    UserError
+        Not a run folder, no ``valid_predictions.csv``, data missing or not
+        the run's.
+    """
+    manifest = read_manifest(run_folder)
+    rows, _, _ = read_valid_predictions(run_path(run_folder,
+                                                 VALID_PREDICTIONS))
+    _, y_px = load_run_data(manifest, data)
+    return y_px[training_rows(len(y_px), rows)]
+
+
 def errors_markdown(table, title):
     """errors_markdown(table, title)
 
@@ -148,11 +185,11 @@ def write_run_report(run_folder, data=None, loaded=None):
         raise UserError('the reloaded data\'s keypoints differ from %s/'
                         'valid_predictions.csv: not the rows the run used'
                         % run_folder)
-    training_rows = np.setdiff1d(np.arange(len(X)), rows)
     columns = manifest_columns(manifest)
     kept = column_indices(columns)
+    train = training_rows(len(X), rows)
     table = error_table(y_true[:, kept], y_pred[:, kept],
-                        y_px[training_rows][:, kept], columns=columns)
+                        y_px[train][:, kept], columns=columns)
     images = X[rows]
     name = '%s (%s)' % (manifest.get('net', '?'),
                         os.path.basename(os.path.normpath(run_folder)))

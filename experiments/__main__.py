@@ -6,6 +6,7 @@ Examples::
     python -m experiments show dropout
     python -m experiments run preprocessing --data data/ --epochs-scale 0.3
     python -m experiments run conv_nets --epochs-scale 0.02 --jobs 2
+    python -m experiments run convnet_comparison --epochs-scale 0.02 --cv 5
     python -m experiments report
 
 Every error a user can cause prints ``error: <message>`` and exits 2.
@@ -21,7 +22,9 @@ Re-run the study's tables (slides: "Detecting Facial Keypoints using Conv
 Nets"). Each row trains with training.run into results/<table>/<row>/;
 table.md and table.csv put the slides' numbers beside ours; curves.png draws
 every row's validation loss. Finished rows are never run again; an
-interrupted table resumes where it stopped."""
+interrupted table resumes where it stopped. --cv K trains every row as K
+folds (results/<table>/<row>/fold1..foldK) and reports mean ± standard
+deviation over the folds."""
 
 
 def parser():
@@ -57,6 +60,10 @@ def parser():
                             '(default 42)')
         q.add_argument('--out', default='results', metavar='DIR',
                        help='results folder (default results)')
+        q.add_argument('--cv', type=int, metavar='K',
+                       help='train every row as K folds (fold k validates on '
+                            'block k of K of the rows, as nolearn splits) and '
+                            'report mean ± std over the folds')
 
     run = sub.add_parser('run', help='train every unfinished row of a table')
     run.add_argument('table')
@@ -152,7 +159,7 @@ def main(argv=None):
             rows = args.rows.split(',') if args.rows else None
             statuses = run_table(args.table, args.out, args.epochs_scale,
                                  args.jobs, args.data, args.limit, args.seed,
-                                 rows)
+                                 rows, cv=args.cv)
             print('%s: %s -> %s' % (
                 args.table, ', '.join('%s %s' % item
                                       for item in sorted(statuses.items())),
@@ -164,7 +171,7 @@ def main(argv=None):
             from experiments.runner import run_row
             status = run_row(args.table, args.row, args.out,
                              args.epochs_scale, args.data, args.limit,
-                             args.seed)
+                             args.seed, cv=args.cv)
             return 0 if status != 'interrupted' else 1
         elif args.command == 'report':
             from experiments.report import write_report

@@ -4,7 +4,8 @@ import os
 
 from experiments.summary import table_dir, write_table
 from experiments.tables import TABLES
-from run_folder import FINISHED_STATUSES, atomic_open, run_status
+from experiments.runner import row_status
+from run_folder import FINISHED_STATUSES, atomic_open
 
 
 def write_report(results_dir):
@@ -28,7 +29,7 @@ def write_report(results_dir):
     included = []
     for name, table in TABLES.items():
         folder = table_dir(results_dir, name)
-        if not any(run_status(os.path.join(folder, row)) in FINISHED_STATUSES
+        if not any(row_status(os.path.join(folder, row)) in FINISHED_STATUSES
                    for row in table.rows):
             continue
         # Rewrite it: a table interrupted before its summary still reports.

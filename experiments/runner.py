@@ -16,6 +16,12 @@ killed process) is resumed from its checkpoint with ``training.run.resume``;
 a row that cannot be resumed (no checkpoint yet, or keywords a manifest
 cannot hold) is moved aside to ``<row>.partial-<time>`` and run afresh, so
 nothing is deleted.
+
+With ``--cv K`` (``cv=K``) every row trains K folds (``training.cv``): its
+folder is a cross-validation parent, ``<row>/fold1..foldK`` with
+``cv.json`` and the fold summary; it is finished when every fold is, and an
+unfinished one goes on (``training.cv.resume_cv``). ``settings.json`` then
+records ``cv``, so folds and single runs never mix in one table.
 """
 import datetime
 import json
@@ -27,7 +33,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from errors import UserError
-from data_prep.dataset import default_data_dir
 from experiments.augmented_split import DCTAugmentedSplit
 # FINISHED_STATUSES, row_status and table_dir are imported from here by
 # experiments.__main__ as well.
@@ -36,9 +41,10 @@ from experiments.summary import (SETTINGS_FILE, read_settings, study_log_path,
 from experiments.tables import get_table, scaled_epochs, slide_epochs
 from nets import default_epochs
 from paths import REPO
-from run_folder import FINISHED_STATUSES, find_checkpoint, write_json
-from run_folder import run_status as row_status
+from run_folder import FINISHED_STATUSES, find_checkpoint, run_status, write_json
+from training import cv as training_cv
 from training import run as training_run
+from training.cv import resolve_data
 
 RESULTS_DIR = 'results'
 LOCK_FILE = '.lock'
@@ -79,16 +85,15 @@ def row_epochs(table_name, row, epochs_scale):
     return scaled_epochs(epochs, epochs_scale)
 
 
-def resolve_data(data):
-    """resolve_data(data)
+def row_status(folder):
+    """row_status(folder)
 
-    ``'synthetic'``, or the absolute path of the data folder/file (default:
-    ``$KFKD_DATA``, else ``data/``), so settings compare across directories.
+    ``run_folder.run_status`` of a row's folder; for a row run as K folds,
+    ``training.cv.cv_status`` (``'completed'`` once every fold finished).
     """
-    if data is None:
-        data = default_data_dir()
-    data = os.fspath(data)
-    return data if data == 'synthetic' else os.path.abspath(data)
+    if training_cv.is_cv_folder(folder):
+        return training_cv.cv_status(folder)
+    return run_status(folder)
 
 
 def _check_settings(folder, settings, row_names):
@@ -97,11 +102,12 @@ def _check_settings(folder, settings, row_names):
     if earlier is not None:
         started = [r for r in row_names
                    if row_status(os.path.join(folder, r)) != 'absent']
-        if started and any(
-                earlier.get(k) != v for k, v in settings.items()):
-            differ = ', '.join('%s %s (now %s)' % (k, earlier.get(k), v)
-                               for k, v in settings.items()
-                               if earlier.get(k) != v)
+        keys = list(settings) + [k for k in earlier if k not in settings]
+        if started and any(earlier.get(k) != settings.get(k) for k in keys):
+            differ = ', '.join('%s %s (now %s)' % (k, earlier.get(k),
+                                                   settings.get(k))
+                               for k in keys
+                               if earlier.get(k) != settings.get(k))
             raise UserError('%s holds rows run with other settings: %s; give '
                             'another results folder, or move it away'
                             % (folder, differ))
@@ -156,12 +162,48 @@ def _move_aside(folder):
     return target
 
 
+def _check_cv_rows(table_name, rows, cv):
+    """Refuse --cv for rows whose training split is their own (DCT copies)."""
+    own = [row.name for row in rows if 'train_split' in net_overrides(row)]
+    if cv is not None and own:
+        raise UserError('--cv %s: %s/%s augment%s the training split with '
+                        'filtered copies, which folds cannot split; leave '
+                        'them out with --rows' % (cv, table_name, ','.join(own),
+                                                 's' if len(own) == 1 else ''))
+
+
+def _run_cv_row(table_name, row, folder, status, cv, command, epochs_scale,
+                data, limit, seed, log):
+    """run_row's part for a row of K folds; returns its status afterwards."""
+    epochs = row_epochs(table_name, row, epochs_scale)
+    if status not in ('absent', 'broken') and training_cv.is_cv_folder(folder):
+        log('%s/%s: %s, going on with its folds' % (table_name, row.name,
+                                                    status))
+        training_cv.resume_cv(folder, epochs=epochs,
+                              compare_log=study_log_path(row),
+                              command=command, data=data, log=log)
+        return row_status(folder)
+    if status != 'absent':
+        aside = _move_aside(folder)
+        log('%s/%s: %s and not resumable, moved to %s; running afresh'
+            % (table_name, row.name, status, aside))
+    log('%s/%s: %s for %d epochs, %d folds' % (table_name, row.name, row.net,
+                                               epochs, cv))
+    training_cv.run_cv(row.net, cv, out=folder, epochs=epochs, data=data,
+                       preprocess=row.preprocess, seed=seed, limit=limit,
+                       compare_log=study_log_path(row),
+                       net_overrides=net_overrides(row), command=command,
+                       log=log)
+    return row_status(folder)
+
+
 def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
-            data=None, limit=None, seed=42, log=print):
-    """run_row(table_name, row_name, results_dir='results', epochs_scale=1.0, data=None, limit=None, seed=42, log=print)
+            data=None, limit=None, seed=42, log=print, cv=None):
+    """run_row(table_name, row_name, results_dir='results', epochs_scale=1.0, data=None, limit=None, seed=42, log=print, cv=None)
 
     Train one row into ``<results_dir>/<table>/<row>/`` with
-    ``training.run.run`` (or resume it), unless it is finished.
+    ``training.run.run`` (or resume it), unless it is finished; with `cv`
+    K, as K folds (``training.cv``).
 
     Returns
     -------
@@ -180,9 +222,15 @@ def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
                '--data', str(data), '--seed', str(seed)]
     if limit is not None:
         command += ['--limit', str(limit)]
+    if cv is not None:
+        command += ['--cv', str(cv)]
     if status in FINISHED_STATUSES:
         log('%s/%s: %s, not run again' % (table_name, row_name, status))
         return status
+    if cv is not None:
+        _check_cv_rows(table_name, [row], cv)
+        return _run_cv_row(table_name, row, folder, status, int(cv), command,
+                           epochs_scale, data, limit, seed, log)
     overrides = net_overrides(row)
     if status != 'absent':
         checkpoint = find_checkpoint(folder) if status != 'broken' else None
@@ -212,7 +260,7 @@ def _threads_per_job(jobs):
 
 
 def _run_row_process(table_name, row_name, results_dir, epochs_scale, data,
-                     limit, seed, jobs):
+                     limit, seed, jobs, cv=None):
     """Run one row in its own Python process; returns (row, status, rc)."""
     logs = os.path.join(table_dir(results_dir, table_name), 'logs')
     os.makedirs(logs, exist_ok=True)
@@ -221,6 +269,8 @@ def _run_row_process(table_name, row_name, results_dir, epochs_scale, data,
             repr(epochs_scale), '--data', data, '--seed', str(seed)]
     if limit is not None:
         argv += ['--limit', str(limit)]
+    if cv is not None:
+        argv += ['--cv', str(cv)]
     env = dict(os.environ)
     # N processes share the machine's cores instead of each taking all.
     env['OMP_NUM_THREADS'] = str(_threads_per_job(jobs))
@@ -234,8 +284,8 @@ def _run_row_process(table_name, row_name, results_dir, epochs_scale, data,
 
 
 def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
-              data=None, limit=None, seed=42, rows=None, log=print):
-    """run_table(table_name, results_dir='results', epochs_scale=1.0, jobs=1, data=None, limit=None, seed=42, rows=None, log=print)
+              data=None, limit=None, seed=42, rows=None, log=print, cv=None):
+    """run_table(table_name, results_dir='results', epochs_scale=1.0, jobs=1, data=None, limit=None, seed=42, rows=None, log=print, cv=None)
 
     Train every unfinished row of a table, then write its table and
     pictures (:func:`experiments.summary.write_table`).
@@ -253,6 +303,9 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
         Use only the first ``limit`` shuffled rows of the data.
     rows : list of str or None
         Only these rows (default: all).
+    cv : int or None
+        Train every row as `cv` folds (``training.cv``); the table gives
+        the mean ± standard deviation over the folds.
 
     Returns
     -------
@@ -270,11 +323,17 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
         raise UserError('table %s has no row %s; rows: %s'
                         % (table_name, ', '.join(map(repr, unknown)),
                            ', '.join(table.rows)))
+    if cv is not None and int(cv) < 2:
+        raise UserError('--cv %s: cross-validation needs at least 2 folds'
+                        % cv)
+    _check_cv_rows(table_name, [table.rows[r] for r in names], cv)
     data = resolve_data(data)
     folder = table_dir(results_dir, table_name)
     settings = {'epochs_scale': float(epochs_scale), 'data': data,
                 'limit': None if limit is None else int(limit),
                 'seed': int(seed)}
+    if cv is not None:
+        settings['cv'] = int(cv)
     _check_settings(folder, settings, list(table.rows))
     statuses = {}
     with _TableLock(folder):
@@ -290,7 +349,8 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
         if int(jobs) == 1:
             for name in pending:
                 statuses[name] = run_row(table_name, name, results_dir,
-                                         epochs_scale, data, limit, seed, log)
+                                         epochs_scale, data, limit, seed, log,
+                                         cv)
                 if statuses[name] == 'interrupted':
                     log('%s: interrupted; run the same command again to '
                         'resume' % table_name)
@@ -303,7 +363,8 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
             with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
                 futures = [pool.submit(_run_row_process, table_name, name,
                                        results_dir, epochs_scale, data, limit,
-                                       seed, int(jobs)) for name in pending]
+                                       seed, int(jobs), cv)
+                           for name in pending]
                 for future in futures:
                     name, status, rc = future.result()
                     statuses[name] = status

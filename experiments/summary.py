@@ -8,7 +8,9 @@
   loss (or their words, where they print none), ours, our validation RMSE
   in pixels, seconds per epoch (theirs on a GPU, ours here), epochs run and
   the data set; ``table.md`` says above the table which epoch scale and
-  which data produced it;
+  which data produced it; a table run with ``--cv K`` gives our figures as
+  the mean ± standard deviation over the folds (``table.csv``: a ``std``
+  column beside each mean, and ``folds``);
 * ``curves.png``: every row's validation curve, log scale, the study's
   dashed beside ours where its log is at hand;
 * ``first_layer.png``: the first layer's weights of the best row (conv1 for
@@ -37,6 +39,7 @@ from run_folder import (FINISHED_STATUSES, HISTORY, METRICS, VALID_PREDICTIONS,
                         WEIGHTS, RunFolderError, atomic_open, read_history_csv,
                         read_json, read_manifest, read_metrics,
                         read_valid_predictions, run_path, run_status)
+from training import cv as training_cv
 from training.weights import load_arrays
 
 #: ``results/<table>/settings.json``: the epoch scale, data, limit and seed
@@ -50,6 +53,11 @@ STUDY_LOGS = os.path.join(os.path.dirname(REPO), 'shared', 'data',
 COLUMNS = ('row', 'label', 'slide train loss', 'slide val loss',
            'our train loss', 'our val loss', 'our val RMSE px',
            'slide s/epoch', 's/epoch', 'epochs run', 'data set')
+#: ``table.csv``'s columns for a table run with ``--cv K``: each of our
+#: figures is the mean over the folds, its standard deviation beside it.
+CV_COLUMNS = (COLUMNS[:4]
+              + tuple(c + suffix for c in COLUMNS[4:7] for suffix in ('', ' std'))
+              + COLUMNS[7:] + ('folds',))
 FACES = 16
 
 
@@ -119,12 +127,95 @@ def data_description(data):
     return text
 
 
+def _run_results(folder):
+    """Our cells of a row trained once (one run folder)."""
+    status = run_status(folder)
+    manifest = (read_manifest(folder)
+                if status not in ('absent', 'broken') else {})
+    metrics = _read_metrics(folder)
+    history = _read_history(folder)
+    durations = [r['dur_s'] for r in history]
+    finished = status in FINISHED_STATUSES
+    epochs = str(len(history)) if history else ''
+    if history and status != 'completed':
+        epochs += ' (%s)' % status
+    return {
+        'our train loss': _loss(history[-1]['train_loss']) if history else '',
+        'our val loss': _loss(history[-1]['valid_loss']) if history else '',
+        'our val RMSE px': ('%.2f' % metrics['valid_rmse_px']
+                            if finished and 'valid_rmse_px' in metrics
+                            else ''),
+        's/epoch': '%.3f' % np.median(durations) if durations else '',
+        'epochs run': epochs or ('not run' if status == 'absent'
+                                 else status),
+        'data set': data_description(manifest.get('data')),
+        'history': history, 'folder': folder, 'status': status,
+        'manifest': manifest,
+        'valid_loss': history[-1]['valid_loss'] if finished and history
+        else None,
+        'seconds': sum(durations),
+        'wall_seconds': _wall_seconds(manifest),
+    }
+
+
+def _mean_curve(histories):
+    """Per epoch, the mean validation loss of the folds that reached it."""
+    losses = {}
+    for history in histories:
+        for r in history:
+            losses.setdefault(r['epoch'], []).append(r['valid_loss'])
+    return [{'epoch': epoch, 'valid_loss': float(np.mean(values))}
+            for epoch, values in sorted(losses.items())]
+
+
+def _cv_results(folder):
+    """Our cells of a row trained as K folds (a ``training.cv`` parent):
+    means, with the standard deviations in the ``... std`` cells; the
+    first fold's run folder stands for the row in the pictures."""
+    status = training_cv.cv_status(folder)
+    summary = training_cv.summarize(folder)
+    folds = [_run_results(training_cv.fold_folder(folder, k))
+             for k in range(1, summary['folds'] + 1)]
+    mean, std = summary['mean'], summary['std']
+    cells = {}
+    for column, name, form in (('our train loss', 'train_loss', '%.5f'),
+                               ('our val loss', 'valid_loss', '%.5f'),
+                               ('our val RMSE px', 'valid_rmse_px', '%.2f')):
+        cells[column] = '' if mean[name] is None else form % mean[name]
+        cells[column + ' std'] = '' if std[name] is None else form % std[name]
+    epochs = sorted({len(f['history']) for f in folds if f['history']})
+    text = ('' if not epochs else str(epochs[0]) if len(epochs) == 1
+            else '%d-%d' % (epochs[0], epochs[-1]))
+    if epochs and status != 'completed':
+        text += ' (%d of %d folds finished)' % (summary['finished'],
+                                                 summary['folds'])
+    durations = [r['dur_s'] for f in folds for r in f['history']]
+    first = folds[0]
+    cells.update({
+        's/epoch': '%.3f' % np.median(durations) if durations else '',
+        'epochs run': text or status,
+        'folds': '%d' % summary['folds'],
+        'data set': ('%s; %d folds' % (first['data set'], summary['folds'])
+                     if first['data set'] else ''),
+        'history': _mean_curve(f['history'] for f in folds),
+        'folder': first['folder'], 'status': status,
+        'manifest': first['manifest'],
+        'valid_loss': mean['valid_loss'] if status == 'completed' else None,
+        'seconds': sum(f['seconds'] for f in folds),
+        'wall_seconds': sum(f['wall_seconds'] for f in folds),
+    })
+    return cells
+
+
 def row_results(table_name, results_dir):
     """row_results(table_name, results_dir)
 
     One dict per row of the table, in its order: the slides' cells and ours
     (None where the row has not run), plus ``history``, ``study`` (the
-    study's curve or None), ``folder``, ``status``, ``manifest``.
+    study's curve or None), ``folder``, ``status``, ``manifest``. A row run
+    as K folds (``--cv K``) gives the mean over its folds, the standard
+    deviations in ``our ... std`` cells, the mean curve as ``history``, and
+    its first fold's ``folder`` and ``manifest``.
     """
     table = get_table(table_name)
     slides = read_slide_numbers().get(table_name, {})
@@ -132,45 +223,23 @@ def row_results(table_name, results_dir):
     for name, row in table.rows.items():
         slide = slides.get(name)
         folder = os.path.join(table_dir(results_dir, table_name), name)
-        status = run_status(folder)
-        manifest = (read_manifest(folder)
-                    if status not in ('absent', 'broken') else {})
-        metrics = _read_metrics(folder)
-        history = _read_history(folder)
-        durations = [r['dur_s'] for r in history]
         study_path = study_log_path(row)
         words = slide.verdict if slide is not None else ''
-        finished = status in FINISHED_STATUSES
-        epochs = str(len(history)) if history else ''
-        if history and status != 'completed':
-            epochs += ' (%s)' % status
-        results.append({
+        result = {
             'row': name,
             'label': slide.label if slide is not None else name,
             'slide train loss': (_loss(slide.train_loss) if slide is not None
                                  and slide.train_loss is not None else words),
             'slide val loss': (_loss(slide.val_loss) if slide is not None
                                and slide.val_loss is not None else words),
-            'our train loss': _loss(history[-1]['train_loss']) if history else '',
-            'our val loss': _loss(history[-1]['valid_loss']) if history else '',
-            'our val RMSE px': ('%.2f' % metrics['valid_rmse_px']
-                                if finished and 'valid_rmse_px' in metrics
-                                else ''),
             'slide s/epoch': ('%g' % slide.duration_s if slide is not None
                               and slide.duration_s is not None else ''),
-            's/epoch': '%.3f' % np.median(durations) if durations else '',
-            'epochs run': epochs or ('not run' if status == 'absent'
-                                     else status),
-            'data set': data_description(manifest.get('data')),
             'note': slide.note if slide is not None else '',
-            'history': history, 'folder': folder, 'status': status,
-            'manifest': manifest,
-            'valid_loss': history[-1]['valid_loss'] if finished and history
-            else None,
             'study': read_history_csv(study_path) if study_path else None,
-            'seconds': sum(durations),
-            'wall_seconds': _wall_seconds(manifest),
-        })
+        }
+        result.update(_cv_results(folder) if training_cv.is_cv_folder(folder)
+                      else _run_results(folder))
+        results.append(result)
     return results
 
 
@@ -194,11 +263,19 @@ def best_row(results):
     return min(done, key=lambda r: r['valid_loss']) if done else None
 
 
+def _markdown_cell(result, column):
+    """A cell of table.md: ``mean ± std`` where the row has a std."""
+    text = str(result.get(column, ''))
+    if result.get(column + ' std'):
+        text = '%s ± %s' % (text, result[column + ' std'])
+    return text.replace('|', '/')
+
+
 def _markdown_table(results):
     lines = ['| ' + ' | '.join(COLUMNS[1:]) + ' |',
              '|' + '---|' * (len(COLUMNS) - 1)]
     for r in results:
-        lines.append('| ' + ' | '.join(str(r[c]).replace('|', '/')
+        lines.append('| ' + ' | '.join(_markdown_cell(r, c)
                                        for c in COLUMNS[1:]) + ' |')
     return lines
 
@@ -215,6 +292,13 @@ def _settings_line(settings, results):
                '' if settings.get('limit') is None
                else ' (first %s shuffled rows only)' % settings['limit'],
                settings.get('seed')))
+    if settings.get('cv'):
+        line += (' **Cross-validation: each row trained %d times**, fold k '
+                 'validating on block k of %d of the rows (unshuffled, as '
+                 'nolearn splits); our figures are the mean ± standard '
+                 'deviation over the folds (numpy, ddof %d), the curves the '
+                 'mean over the folds, the pictures those of fold 1.'
+                 % (settings['cv'], settings['cv'], training_cv.STD_DDOF))
     seconds = sum(r['seconds'] for r in results)
     done = sum(1 for r in results if r['status'] in FINISHED_STATUSES)
     wall = sum(r['wall_seconds'] for r in results)
@@ -299,17 +383,19 @@ def write_table(table_name, results_dir):
     os.makedirs(folder, exist_ok=True)
     results = row_results(table_name, results_dir)
     settings = read_settings(folder)
+    columns = CV_COLUMNS if settings and settings.get('cv') else COLUMNS
 
     with atomic_open(os.path.join(folder, 'table.csv'), newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(COLUMNS)
+        writer.writerow(columns)
         for r in results:
-            writer.writerow([r[c] for c in COLUMNS])
+            writer.writerow([r.get(c, '') for c in columns])
 
     plot_valid_curves([(r['label'], r['history'], r['study'])
                        for r in results], os.path.join(folder, 'curves.png'),
                       '%s: validation loss per epoch' % table.title)
-    caption = 'Validation loss of every row (log scale)'
+    caption = 'Validation loss of every row (log scale%s)' % (
+        '; ours: the mean over the folds' if columns is CV_COLUMNS else '')
     if any(r['study'] for r in results):
         caption += '; dashed: the study\'s own log of that row'
     pictures = [('curves.png', caption)]

@@ -67,6 +67,15 @@ _TABLES = [
                            preprocess=method)
                       for method in ('none', 'stretch', 'equalize',
                                      'adaptive'))),
+    Table('convnet_comparison',
+          'Comparison of Different ConvNets',
+          'net1 to net6, the study\'s replications of Daniel Nouri\'s tutorial '
+          '(one hidden layer; the basic ConvNet; + flips; + learning rate and '
+          'momentum schedules; both; + dropout), each with its own epochs and '
+          'recipe; the study\'s log of each (w207final_net1..6.csv) dashed.',
+          OrderedDict(_row('net%d' % i, 'net%d' % i,
+                           study_log='w207final_net%d.csv' % i)
+                      for i in range(1, 7))),
     Table('hidden_units',
           'Parameter search: hidden units of a single hidden layer',
           'net1 with 100..1000 hidden units.',
@@ -144,7 +153,7 @@ def get_table(name):
     0.1
     >>> get_table('pooling')
     Traceback (most recent call last):
-    errors.UserError: unknown table 'pooling'; valid: preprocessing, hidden_units, conv1_filter_size, dropout, dct_augmentation, hidden_layers, nonlinearity, conv_nets
+    errors.UserError: unknown table 'pooling'; valid: preprocessing, convnet_comparison, hidden_units, conv1_filter_size, dropout, dct_augmentation, hidden_layers, nonlinearity, conv_nets
     """
     try:
         return TABLES[name]

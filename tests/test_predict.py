@@ -199,3 +199,46 @@ def test_not_a_run_folder(tmp_path, capsys):
     assert 'no such run folder' in capsys.readouterr().err
     assert predict.main(['image', str(tmp_path), 'x.jpg']) == 2
     assert 'not a run folder' in capsys.readouterr().err
+
+
+def test_evaluate_prints_the_table_and_writes_a_new_folder(run, tmp_path,
+                                                           capsys):
+    data = tmp_path / 'data'
+    data.mkdir()
+    truth = write_kaggle_csv(str(data / 'training.csv'), 12, seed=5)
+    assert predict.main(['evaluate', run, '--data', str(data)]) == 0
+    out = capsys.readouterr().out
+    folder = os.path.join(run, 'eval-training')
+    with open(os.path.join(folder, 'evaluation.json')) as f:
+        summary = json.load(f)
+    assert '| **overall** | **%.2f** | **%.2f** | %d |' % (
+        summary['rmse_px'], summary['baseline_rmse_px'],
+        np.isfinite(truth).sum()) in out
+    assert ('12 faces, %d labelled coordinates: RMSE %.2f px'
+            % (np.isfinite(truth).sum(), summary['rmse_px'])) in out
+    assert out.rstrip().endswith(os.path.join(folder, 'worst16.png'))
+    # Independently: the run's net on the file's faces, labelled cells only.
+    net, _ = load_trained_net(run)
+    faces = load_dataset(str(data), labels='all', shuffle_seed=None)
+    y_pred = predict_px(net, faces.X)
+    labelled = np.isfinite(truth)
+    assert summary['rmse_px'] == pytest.approx(
+        np.sqrt(np.mean((y_pred[labelled] - truth[labelled]) ** 2)), rel=1e-5)
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda d: write_kaggle_csv(str(d / 'x.csv'), 2, kind='test'),
+     'wrong header'),
+    (lambda d: (d / 'x.csv').write_text('a,b\n1,2\n'), 'wrong header'),
+    (lambda d: (d / 'x.csv').write_bytes(b'\x00\xff\xfe binary'),
+     'not a CSV file'),
+])
+def test_evaluate_wrong_files_are_one_line_exit_2(run, tmp_path, capsys, make,
+                                                  message):
+    make(tmp_path)
+    before = sorted(os.listdir(run))
+    assert predict.main(['evaluate', run, '--data',
+                         str(tmp_path / 'x.csv')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1 and message in err
+    assert sorted(os.listdir(run)) == before

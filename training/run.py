@@ -4,7 +4,8 @@
 ``training.csv`` (or synthetic faces) with the study's defaults: the net's
 own ``NeuralNet`` declaration (Nesterov momentum, batches of 128, its
 schedule and flips), nolearn's ``TrainSplit(eval_size=0.2)`` (validation =
-the first 20% of the shuffled rows), nolearn's layer table and per-epoch log.
+the first 20% of the shuffled rows; ``fold=(k, K)``: block k of K, as
+``training.folds`` splits), nolearn's layer table and per-epoch log.
 :func:`resume` continues a run from its last checkpoint. Both write::
 
     <run>/manifest.json          what ran, on what, with what (written first)
@@ -69,6 +70,7 @@ from run_folder import (HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
                         write_valid_predictions)
 from training import seeding
 from training.checkpoint import Checkpoint, restore_checkpoint, write_checkpoint
+from training.folds import check_fold, fold_overrides, fold_rows
 from training.handlers import EarlyStopping, EpochETA, StopOnNonFinite
 from training.plots import plot_loss
 from training.weights import save_weights
@@ -84,18 +86,23 @@ def shape_for(net, X):
     return X.reshape((-1,) + tuple(input_shape[1:]))
 
 
-def validation_rows(net, X, y):
-    """validation_rows(net, X, y)
+def validation_rows(net, X, y, fold=None):
+    """validation_rows(net, X, y, fold=None)
 
     Indices of the rows the net's ``train_split`` holds out, in order.
-    With ``TrainSplit(eval_size=0.2)`` these are the first 20%.
+    With ``TrainSplit(eval_size=0.2)`` these are the first 20%; with
+    `fold` ``(k, K)`` (``training.folds.FoldSplit``), block k of K.
     """
     _, X_valid, _, y_valid = net.train_split(X, y, net)
     n_valid = len(y_valid)
-    if not np.array_equal(y_valid, y[:n_valid], equal_nan=True):
-        raise RuntimeError('train_split does not hold out the first rows; '
-                           'valid_predictions.csv would misname them')
-    return np.arange(n_valid)
+    rows = np.arange(n_valid) if fold is None else fold_rows(len(y), fold)[1]
+    if len(rows) != n_valid or not np.array_equal(y_valid, y[rows],
+                                                  equal_nan=True):
+        raise RuntimeError('train_split does not hold out the %s; '
+                           'valid_predictions.csv would misname them'
+                           % ('first rows' if fold is None
+                              else 'rows of fold %d of %d' % tuple(fold)))
+    return rows
 
 
 class _Finished(object):
@@ -201,7 +208,7 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
         plot_loss(history_rows(history), run_path(folder, LOSS_PLOT),
                   '%s: train and validation loss' % manifest['net'],
                   reference=reference, reference_label=reference_label)
-    rows = validation_rows(net, X, y)
+    rows = validation_rows(net, X, y, manifest.get('fold'))
     columns = manifest['columns']
     metrics, y_true_px, y_pred_px = evaluate(net, X, y, rows)
     write_valid_predictions(run_path(folder, VALID_PREDICTIONS),
@@ -241,8 +248,8 @@ def _reference(compare_log):
 def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None,
         compare_log=None, net_overrides=None, command=None, runs_dir='runs',
-        clean='none', clean_list=None):
-    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs', clean='none', clean_list=None)
+        clean='none', clean_list=None, fold=None):
+    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs', clean='none', clean_list=None, fold=None)
 
     Train net `net_name` and write a run folder (see the module's doc).
 
@@ -287,6 +294,10 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         Rows to drop first (``data_prep.clean.select``, on every row of the
         file); the manifest's ``cleaning`` records every row dropped and
         why, and one line printed counts them per rule.
+    fold : (int, int) or None
+        ``(k, K)``: validate on block k of K (``training.folds``; fold 1 of
+        5 holds out the default's rows) and record it in the manifest
+        (``"fold": [k, K]``); None: nolearn's ``TrainSplit(0.2)``.
 
     Returns
     -------
@@ -305,7 +316,8 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     if int(checkpoint_every) < 1:
         raise UserError('checkpoint_every=%s: must be at least 1'
                         % checkpoint_every)
-    net = build(net_name, seed, epochs, batch_size, net_overrides, labels)
+    net = build(net_name, seed, epochs, batch_size,
+                fold_overrides(net_overrides, fold), labels)
     dataset, X, y = load_training_data(data, preprocess, labels, limit,
                                        clean=clean, clean_list=clean_list)
     print(describe_cleaning(dataset.cleaning))
@@ -313,7 +325,7 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
 
     net.initialize()
     X = shape_for(net, X)
-    n_valid = len(validation_rows(net, X, y))
+    n_valid = len(validation_rows(net, X, y, fold))
     synthetic = dataset.path == 'synthetic'
     manifest = dict({
         'net': net_name, 'net_overrides': net_overrides or {},
@@ -339,6 +351,8 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         'checkpoint_every': int(checkpoint_every),
         'seconds_per_epoch': None, 'params': None,
     }, **provenance())
+    if fold is not None:
+        manifest['fold'] = list(check_fold(fold))
     _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
            checkpoint_every, reference, reference_label)
     return folder
@@ -348,7 +362,7 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     """resume(folder, epochs=None, compare_log=None, command=None, data=None)
 
     Continue a run from ``<folder>/checkpoint/``: the same net, seed, data
-    rows and options (from ``manifest.json``); weights, history, schedule,
+    rows, fold and options (from ``manifest.json``); weights, history, schedule,
     velocities and generators as the checkpoint saved them. Trains the
     epochs left up to `epochs` (default: the run's request) and rewrites the
     run folder's files.
@@ -376,7 +390,9 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
                         'epochs to train on' % (folder, done, target))
     labels = manifest.get('labels', 'complete')
     net = build(manifest['net'], manifest['seed'], target,
-                manifest['batch_size'], manifest_net_overrides(manifest),
+                manifest['batch_size'],
+                fold_overrides(manifest_net_overrides(manifest),
+                               manifest.get('fold')),
                 labels)
     data_info = manifest['data']
     dataset, X, y = load_training_data(

@@ -7,8 +7,9 @@ from experiments.__main__ import main
 def test_list(capsys, tmp_path):
     assert main(['list', '--out', str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 9
     assert lines[0].split()[:2] == ['preprocessing', '0/4']
+    assert lines[1].split()[:2] == ['convnet_comparison', '0/6']
     assert lines[-1].split()[:2] == ['conv_nets', '0/8']
 
 
@@ -32,6 +33,9 @@ def test_show_words_where_the_slides_print_no_numbers(capsys):
     (['run', 'dropout', '--epochs-scale', '0'], '--epochs-scale must be'),
     (['run', 'dropout', '--jobs', '0'], '--jobs must be'),
     (['run', 'dropout', '--rows', '0.7'], "no row '0.7'"),
+    (['run', 'dropout', '--cv', '1'], '--cv 1: cross-validation needs at least'),
+    (['run', 'dct_augmentation', '--cv', '3'],
+     'dct_augmentation/lpf5,lpf10,hpf5,hpf10 augment the training split'),
 ])
 def test_user_errors(capsys, tmp_path, argv, message):
     assert main(argv + (['--out', str(tmp_path)] if argv[0] == 'run'

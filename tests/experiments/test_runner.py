@@ -8,6 +8,7 @@ interrupted row resumes; parallel rows run in their own processes.
 import csv
 import json
 import os
+import shutil
 
 import pytest
 
@@ -170,3 +171,91 @@ def test_every_table_every_row(tmp_path, table):
     statuses, _ = _run(tmp_path, table)
     assert set(statuses.values()) == {'completed'}
     _check_outputs(tmp_path, table, TABLES[table].rows)
+
+
+def test_convnet_comparison_draws_the_study_s_logs(tmp_path):
+    from tests.conftest import shared_path
+    shared_path('data', 'w207_logs', 'w207final_net1.csv')
+    statuses, _ = _run(tmp_path, 'convnet_comparison', rows=['net1'])
+    assert statuses == {'net1': 'completed'}
+    records = _check_outputs(tmp_path, 'convnet_comparison', ['net1'])
+    assert records['net2']['epochs run'] == 'not run'
+    assert records['net5']['slide val loss'] == 'better than Net6'
+    assert records['net1']['slide s/epoch'] == '0.07'
+    md = open(str(tmp_path / 'convnet_comparison' / 'table.md')).read()
+    assert '# Comparison of Different ConvNets (`convnet_comparison`)' in md
+    assert "dashed: the study's own log of that row" in md
+    manifest = json.loads((tmp_path / 'convnet_comparison' / 'net1'
+                           / 'manifest.json').read_text())
+    assert manifest['net'] == 'net1' and manifest['net_overrides'] == {}
+
+
+def test_cv_rows_are_mean_and_std_over_their_folds(tmp_path):
+    from experiments.__main__ import list_tables
+    from experiments.summary import CV_COLUMNS
+    log = []
+    statuses = run_table('preprocessing', str(tmp_path), epochs_scale=TINY,
+                         data='synthetic', limit=LIMIT, rows=['none', 'stretch'],
+                         log=log.append, cv=2)
+    assert statuses == {'none': 'completed', 'stretch': 'completed'}
+    folder = tmp_path / 'preprocessing'
+    settings = json.loads((folder / 'settings.json').read_text())
+    assert settings['cv'] == 2
+    records = {r['row']: r for r in _table_csv(tmp_path, 'preprocessing')}
+    assert tuple(_table_csv(tmp_path, 'preprocessing')[0]) == CV_COLUMNS
+    md = open(str(folder / 'table.md')).read()
+    assert '**Cross-validation: each row trained 2 times**' in md
+    for row in ('none', 'stretch'):
+        parent = folder / row
+        assert sorted(p for p in os.listdir(str(parent))
+                      if p.startswith('fold')) == ['fold1', 'fold2']
+        metrics = [json.loads((parent / f / 'metrics.json').read_text())
+                   for f in ('fold1', 'fold2')]
+        valid = [m['valid_loss'] for m in metrics]
+        rmse = [m['valid_rmse_px'] for m in metrics]
+        record = records[row]
+        assert float(record['our val loss']) == pytest.approx(
+            sum(valid) / 2, abs=1e-5)
+        assert float(record['our val loss std']) == pytest.approx(
+            abs(valid[0] - valid[1]) / 2, abs=1e-5)
+        assert float(record['our val RMSE px']) == pytest.approx(
+            sum(rmse) / 2, abs=0.01)
+        assert float(record['our val RMSE px std']) == pytest.approx(
+            abs(rmse[0] - rmse[1]) / 2, abs=0.01)
+        assert (record['folds'], record['epochs run']) == ('2', '1')
+        assert record['data set'] == ('synthetic, 10 train / 10 valid '
+                                      '(limit 20); 2 folds')
+        assert '| %s ± %s |' % (record['our val loss'],
+                                record['our val loss std']) in md
+        fold2 = json.loads((parent / 'fold2' / 'manifest.json').read_text())
+        assert fold2['fold'] == [2, 2] and fold2['preprocess'] == row
+    assert records['equalize']['epochs run'] == 'not run'
+    assert list_tables(str(tmp_path))[0].split()[:2] == ['preprocessing', '2/4']
+    # Finished: not run again; without --cv the table is refused.
+    weights = folder / 'none' / 'fold1' / 'weights.npz'
+    before = weights.stat().st_mtime_ns
+    again = []
+    run_table('preprocessing', str(tmp_path), epochs_scale=TINY,
+              data='synthetic', limit=LIMIT, rows=['none'], log=again.append,
+              cv=2)
+    assert again[0] == 'preprocessing/none: completed, not run again'
+    with pytest.raises(UserError, match=r'cv 2 \(now None\)'):
+        _run(tmp_path, 'preprocessing', rows=['none'])
+    assert weights.stat().st_mtime_ns == before
+
+
+def test_an_interrupted_cv_row_goes_on_with_its_folds(tmp_path):
+    from training import cv
+    folder = tmp_path / 'preprocessing' / 'none'
+    cv.run_cv('net1', 2, out=str(folder), epochs=1, data='synthetic',
+              limit=LIMIT, net_overrides={'hidden_num_units': 500},
+              log=lambda line: None)
+    shutil.rmtree(str(folder / 'fold2'))
+    log = []
+    statuses = run_table('preprocessing', str(tmp_path), epochs_scale=TINY,
+                         data='synthetic', limit=LIMIT, rows=['none'],
+                         log=log.append, cv=2)
+    assert statuses == {'none': 'completed'}
+    assert 'preprocessing/none: interrupted, going on with its folds' in log
+    assert 'fold 1 of 2: completed, kept' in log
+    assert (folder / 'fold2' / 'weights.npz').exists()

@@ -69,3 +69,15 @@ def test_malformed_file_is_a_user_error(tmp_path):
                     'verdict,note\nx,a,A,,,,,,\nx,a,A,,,,,,\n')
     with pytest.raises(UserError, match="row 'a' of table 'x' twice"):
         read_slide_numbers(str(path))
+
+
+def test_the_convnet_comparison_is_a_picture_with_words(slides):
+    rows = slides['convnet_comparison']
+    assert list(rows) == ['net%d' % i for i in range(1, 7)]
+    for i, slide in enumerate(rows.values(), 1):
+        assert slide.train_loss is None and slide.val_loss is None
+        assert slide.epochs == 750 and slide.verdict
+        assert 'w207final_net%d.csv' % i in slide.note
+    assert rows['net5'].verdict == 'better than Net6'
+    assert (rows['net1'].duration_s, rows['net6'].duration_s) == (0.07, 3.01)
+    assert 'ends at train 0.00239 / val 0.00210' in rows['net6'].note

@@ -7,12 +7,14 @@ from errors import UserError
 
 
 def test_tables_in_the_issues_order():
-    assert list(TABLES) == ['preprocessing', 'hidden_units',
+    assert list(TABLES) == ['preprocessing', 'convnet_comparison',
+                            'hidden_units',
                             'conv1_filter_size', 'dropout',
                             'dct_augmentation', 'hidden_layers',
                             'nonlinearity', 'conv_nets']
     assert len(get_table('hidden_units').rows) == 10
     assert len(get_table('conv_nets').rows) == 8
+    assert len(get_table('convnet_comparison').rows) == 6
 
 
 def test_every_row_names_a_registered_net():
@@ -80,3 +82,19 @@ def test_dct_rows_replace_the_train_split():
 def test_unknown_table():
     with pytest.raises(UserError, match='unknown table'):
         get_table('pools')
+
+
+def test_convnet_comparison_is_net1_to_net6_beside_the_study_s_logs():
+    from experiments.summary import study_log_path
+    from tests.conftest import shared_path
+    rows = get_table('convnet_comparison').rows
+    assert [(r.name, r.net, r.study_log, r.overrides, r.preprocess, r.augment)
+            for r in rows.values()] == [
+        ('net%d' % i, 'net%d' % i, 'w207final_net%d.csv' % i, {}, 'none', None)
+        for i in range(1, 7)]
+    # 750 epochs each, as the study's logs run.
+    assert [row_epochs('convnet_comparison', r, 1.0) for r in rows.values()] \
+        == [750] * 6
+    shared_path('data', 'w207_logs')
+    assert all(study_log_path(r) and study_log_path(r).endswith(r.study_log)
+               for r in rows.values())
