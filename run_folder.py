@@ -670,18 +670,23 @@ def theano_settings():
     """theano_settings()
 
     ``THEANO_FLAGS`` and the Theano configuration a run used (the
-    manifest's ``theano``).
+    manifest's ``theano``), with ``compat.runtime_info()``: the device
+    requested and the one really used, and which pooling and dropout-RNG
+    implementations (``'fastops'`` or ``'theano'``) were compiled.
     """
     # Here, not at the top: the run folder's readers (data_prep's cache,
     # experiments' tables, predict.py's checks) must not load Theano.
-    import compat  # noqa: F401  (before theano)
+    import compat  # (before theano)
     import theano
-    return {'THEANO_FLAGS': os.environ.get('THEANO_FLAGS', ''),
-            'floatX': theano.config.floatX,
-            'blas.ldflags': theano.config.blas.ldflags,
-            'openmp': bool(theano.config.openmp),
-            'device': theano.config.device,
-            'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS')}
+    settings = {'THEANO_FLAGS': os.environ.get('THEANO_FLAGS', ''),
+                'floatX': theano.config.floatX,
+                'blas.ldflags': theano.config.blas.ldflags,
+                'openmp': bool(theano.config.openmp),
+                'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS')}
+    # The device Theano really computes on (not only the one asked for) and
+    # the pooling and dropout-RNG implementations its graphs compile.
+    settings.update(compat.runtime_info())
+    return settings
 
 
 def provenance():

@@ -42,6 +42,33 @@ def test_end_to_end_in_a_subprocess(tmp_path):
     assert manifest['batch_size'] == 32 and manifest['data']['rows_used'] == 100
 
 
+def test_a_gpu_theano_cannot_use_stops_before_any_folder(tmp_path):
+    # No pygpu here: Theano would log an error and quietly train on the CPU.
+    out = str(tmp_path / 'run')
+    env = dict(os.environ, THEANO_FLAGS='device=cuda')
+    proc = subprocess.run(
+        [sys.executable, 'run_experiment.py', 'net1', '--epochs', '1',
+         '--data', 'synthetic', '--out', out],
+        cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines()
+              if line.startswith('error: ')]
+    assert len(errors) == 1
+    assert 'a GPU was asked for (device=cuda)' in errors[0]
+    assert not os.path.exists(out) and 'epoch' not in proc.stdout
+
+
+def test_the_manifest_records_the_device_and_op_implementations(tmp_path):
+    out = str(tmp_path / 'run')
+    assert run_experiment.main(['net1', '--epochs', '1', '--data', 'synthetic',
+                                '--limit', '60', '--batch-size', '16',
+                                '--out', out]) == 0
+    theano = json.load(open(os.path.join(out, 'manifest.json')))['theano']
+    assert (theano['requested_device'], theano['device']) == ('cpu', 'cpu')
+    assert theano['pooling'] == theano['dropout_rng'] == 'fastops'
+    assert theano['cudnn'] is False
+
+
 def test_unknown_net_is_one_line_listing_the_nets(capsys):
     code, out, err = main(['net9', '--data', 'synthetic'], capsys)
     assert code == 2

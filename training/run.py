@@ -47,7 +47,7 @@ import sys
 
 import numpy as np
 
-import compat  # noqa: F401  (before theano/lasagne/nolearn)
+import compat  # before theano/lasagne/nolearn
 from nolearn.lasagne import PrintLog
 
 import nets
@@ -309,6 +309,9 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     UserError
         Unknown net, bad option, missing/malformed data, taken run folder.
     """
+    # Before any folder exists: a GPU run that Theano would quietly compute
+    # on the CPU stops here with one line, instead of training for days.
+    compat.check_requested_device()
     started = now()
     folder = out or default_run_folder(net_name.lower(), runs_dir)
     check_new_run_folder(folder)
@@ -377,6 +380,7 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     str
         The run folder.
     """
+    compat.check_requested_device()
     manifest = read_manifest(folder)
     checkpoint = find_checkpoint(folder)
     if checkpoint is None:
