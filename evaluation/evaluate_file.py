@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from data_prep.dataset import load_dataset
+from data_prep.dataset import column_indices, load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from data_prep.scaling import unscale_targets
 from errors import UserError
@@ -34,7 +34,8 @@ from evaluation.pictures import keypoint_rmse_chart, worst_faces
 from evaluation.run_report import errors_markdown, run_training_keypoints
 from evaluation.trained_net import load_trained_net, predict_px
 from run_folder import (atomic_folder, atomic_open, atomic_path,
-                        read_manifest, write_json, write_valid_predictions)
+                        manifest_columns, read_manifest, write_json,
+                        write_valid_predictions)
 
 __all__ = ['FILES', 'default_eval_folder', 'load_labelled_file',
            'evaluate_file']
@@ -151,7 +152,11 @@ def evaluate_file(run_folder, data, out=None, run_data=None):
         raise UserError('%s predicts %d values per face; evaluate compares '
                         'all %d keypoint coordinates'
                         % (run_folder, y_pred.shape[1], len(KEYPOINT_COLUMNS)))
-    table = error_table(y_true, y_pred, y_train)
+    # A --labels sparse run is judged on the 8 columns it predicts.
+    columns = manifest_columns(manifest)
+    kept = column_indices(columns)
+    table = error_table(y_true[:, kept], y_pred[:, kept], y_train[:, kept],
+                        columns=columns)
     folder = out or default_eval_folder(run_folder, dataset.path)
     name = '%s (%s)' % (manifest.get('net', '?'),
                         os.path.basename(os.path.normpath(run_folder)))
@@ -162,7 +167,7 @@ def evaluate_file(run_folder, data, out=None, run_data=None):
         'data': {'path': (dataset.path if dataset.path == 'synthetic'
                           else os.path.abspath(dataset.path)),
                  'sha256': dataset.sha256, 'rows': int(len(y_true)),
-                 'labelled_coordinates': int(np.isfinite(y_true).sum()),
+                 'labelled_coordinates': int(np.isfinite(y_true[:, kept]).sum()),
                  'complete_rows': int(np.isfinite(y_true).all(axis=1).sum()),
                  'is_the_run_s_own_data': dataset.sha256
                  == (manifest.get('data') or {}).get('sha256')},

@@ -199,3 +199,18 @@ def test_real_faces_of_the_shared_file(tiny_run, tmp_path):
     # its own training rows, and both far from zero, on real faces.
     assert summary['rmse_px'] > summary['baseline_rmse_px'] > 1
     assert not summary['data']['is_the_run_s_own_data']
+
+
+def test_a_sparse_run_is_judged_on_its_eight_columns(tiny_sparse_run, labelled,
+                                                     tmp_path):
+    from data_prep.keypoints import SPARSE_COLUMNS
+    result = evaluate_file(tiny_sparse_run, labelled, out=str(tmp_path / 'e'))
+    table = result['table']
+    assert list(table.index) == list(SPARSE_COLUMNS) + ['overall']
+    y_true, X = parse_training_csv(labelled)
+    kept = [KEYPOINT_COLUMNS.index(c) for c in SPARSE_COLUMNS]
+    y_pred = net1_px(tiny_sparse_run, X)  # 8 outputs, in SPARSE_COLUMNS order
+    assert table.loc['overall', 'rmse_px'] == pytest.approx(
+        rmse(y_true[:, kept], y_pred), rel=1e-4)
+    assert result['summary']['data']['labelled_coordinates'] == \
+        int(np.isfinite(y_true[:, kept]).sum())
