@@ -1,4 +1,5 @@
-"""ec2/launcher.py against moto's server: what it creates, finds and removes."""
+"""ec2/launch (ec2/launcher.py and the modules it drives) against moto's server: what it
+creates, finds and removes."""
 import base64
 import io
 import json
@@ -9,7 +10,9 @@ import time
 import pytest
 
 from ec2_moto import AMI_PARAMETER, BUCKET, REGION, fake_aws_env
-from ec2 import launcher
+from ec2 import catalog, launcher, lifecycle, plan
+from ec2.aws import Api
+from errors import UserError
 from tests.conftest import REPO, shared_path
 
 TRAINING_CSV = b'left_eye_center_x,Image\n66.0,1 2 3\n'
@@ -37,7 +40,7 @@ def run_id_of(out):
 
 
 def our_instances(aws, run_id=None):
-    filters = [{'Name': 'tag:kfkd:project', 'Values': [launcher.PROJECT]}]
+    filters = [{'Name': 'tag:kfkd:project', 'Values': [plan.PROJECT]}]
     if run_id:
         filters.append({'Name': 'tag:kfkd:run', 'Values': [run_id]})
     answer = aws.client('ec2').describe_instances(Filters=filters)
@@ -50,7 +53,7 @@ def live(instances):
 
 def our_groups(aws):
     return aws.client('ec2').describe_security_groups(
-        Filters=[{'Name': 'tag:kfkd:project', 'Values': [launcher.PROJECT]}])['SecurityGroups']
+        Filters=[{'Name': 'tag:kfkd:project', 'Values': [plan.PROJECT]}])['SecurityGroups']
 
 
 def our_iam(aws):
@@ -109,7 +112,7 @@ def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
     assert run_instances['MetadataOptions']['HttpTokens'] == 'required'
     assert instance['InstanceLifecycle'] == 'spot'
     tags = {t['Key']: t['Value'] for t in instance['Tags']}
-    assert tags['kfkd:project'] == launcher.PROJECT and tags['kfkd:run'] == run_id
+    assert tags['kfkd:project'] == plan.PROJECT and tags['kfkd:run'] == run_id
     image = aws.client('ssm').get_parameter(Name=AMI_PARAMETER)['Parameter']['Value']
     assert instance['ImageId'] == image
 
@@ -142,13 +145,13 @@ def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
     assert '$0.526' in out and 'seconds per epoch: 3.01' in out
 
 
-def test_on_demand_any_type_and_ssh_only_when_asked(aws, capsys):
+def test_on_demand_another_supported_type_and_ssh_only_when_asked(aws, capsys):
     put_data(aws)
-    status, out, err = launch(capsys, *start_argv('--on-demand', '--instance-type', 'g5.2xlarge',
+    status, out, err = launch(capsys, *start_argv('--on-demand', '--instance-type', 'p3.2xlarge',
                                                    '--ssh-from', '203.0.113.7/32'))
     assert status == 0, err
     [instance] = our_instances(aws, run_id_of(out))
-    assert instance['InstanceType'] == 'g5.2xlarge'
+    assert instance['InstanceType'] == 'p3.2xlarge'
     assert 'InstanceLifecycle' not in instance
     [group] = our_groups(aws)
     [rule] = group['IpPermissions']
@@ -288,8 +291,8 @@ def test_resume_relaunches_the_same_run(aws, capsys):
 @pytest.mark.parametrize('argv, message', [
     (('--instance-type', 'g4dn'), "instance type 'g4dn' is not of the form FAMILY.SIZE"),
     (('--instance-type', 'G4DN.XLARGE'), 'is not of the form FAMILY.SIZE'),
-    (('--instance-type', 'g2.2xlarge'), 'instance type g2.2xlarge does not exist in us-east-1 '
-                                        "(the study's g2 types are retired"),
+    (('--instance-type', 'g2.2xlarge'), "g2.2xlarge: the study's GRID K520: the g2 types are "
+                                        'retired; choose one of g4dn.xlarge'),
     (('--bucket', 'no-such-bucket-kfkd'), 'S3 bucket no-such-bucket-kfkd does not exist'),
     (('--ami-parameter', '/no/such/parameter'), 'SSM parameter /no/such/parameter does not exist'),
     (('--ssh-from', '0.0.0.0/99'), "--ssh-from '0.0.0.0/99' is not a CIDR"),
@@ -376,14 +379,14 @@ def error_on(operation, code, message):
 def test_quota_errors_explain_and_clean_up(aws, capsys, monkeypatch, code, message):
     put_data(aws)
     event, handler = error_on('RunInstances', code, 'You have requested more than allowed')
-    client = launcher.Api.client
+    client = Api.client
 
     def failing_client(self, service):
         made = client(self, service)
         if service == 'ec2':
             made.meta.events.register(event, handler, unique_id='kfkd-test-quota')
         return made
-    monkeypatch.setattr(launcher.Api, 'client', failing_client)
+    monkeypatch.setattr(Api, 'client', failing_client)
     status, out, err = launch(capsys, *start_argv())
     assert status == 2
     assert message in err and err.count('\n') == 1
@@ -393,14 +396,14 @@ def test_quota_errors_explain_and_clean_up(aws, capsys, monkeypatch, code, messa
 def test_other_aws_refusals_are_one_line(aws, capsys, monkeypatch):
     put_data(aws)
     event, handler = error_on('CreateSecurityGroup', 'UnauthorizedOperation', 'not allowed')
-    client = launcher.Api.client
+    client = Api.client
 
     def failing_client(self, service):
         made = client(self, service)
         if service == 'ec2':
             made.meta.events.register(event, handler, unique_id='kfkd-test-denied')
         return made
-    monkeypatch.setattr(launcher.Api, 'client', failing_client)
+    monkeypatch.setattr(Api, 'client', failing_client)
     status, out, err = launch(capsys, *start_argv())
     assert status == 2
     assert err.startswith('error: AWS refused: ') and 'UnauthorizedOperation' in err
@@ -410,13 +413,13 @@ def test_other_aws_refusals_are_one_line(aws, capsys, monkeypatch):
 # ---------------------------------------------------------------- pieces without AWS
 
 def test_cost_estimate_numbers():
-    cost = launcher.estimate_cost('us-east-1', 'g4dn.xlarge', True, 1000, 18.94)
+    cost = plan.estimate_cost('us-east-1', 'g4dn.xlarge', True, 1000, 18.94)
     assert cost['usd_per_hour'] == 0.526
     assert cost['hours'] == pytest.approx((1000 * 18.94 + 900) / 3600.0)
     assert cost['usd'] == pytest.approx(cost['hours'] * 0.526)
-    unknown = launcher.estimate_cost('eu-west-1', 'g4dn.xlarge', True, 10, 1.0)
+    unknown = plan.estimate_cost('eu-west-1', 'g4dn.xlarge', True, 10, 1.0)
     assert unknown['usd_per_hour'] is None and unknown['usd'] is None
-    given = launcher.estimate_cost('eu-west-1', 'x9.huge', True, None, 1.0, price_per_hour=2)
+    given = plan.estimate_cost('eu-west-1', 'x9.huge', True, None, 1.0, price_per_hour_given=2)
     assert (given['usd_per_hour'], given['hours']) == (2.0, None)
 
 
@@ -428,21 +431,22 @@ def test_seconds_per_epoch_come_from_the_study_logs():
                      ('net6np', 'byron_net6NP.csv'), ('net1', 'w207final_net1.csv')]:
         with open(os.path.join(logs, log)) as f:
             durations = [float(row['dur_s']) for row in csv.DictReader(f)]
-        assert launcher.K520_SEC_PER_EPOCH[net] == pytest.approx(
+        assert catalog.K520_SEC_PER_EPOCH[net] == pytest.approx(
             sum(durations) / len(durations), abs=0.01)
-    assert launcher.sec_per_epoch_estimate('net6NP')[0] == 5.14
-    assert launcher.sec_per_epoch_estimate('convnet_stack')[0] == launcher.UNKNOWN_NET_SEC_PER_EPOCH
+    assert plan.sec_per_epoch_estimate('net6NP')[0] == 5.14
+    assert plan.sec_per_epoch_estimate('convnet_stack')[0] == catalog.UNKNOWN_NET_SEC_PER_EPOCH
 
 
 def test_user_data_over_16_kb_is_refused():
-    with pytest.raises(launcher.UserError, match='over the 16 KB EC2 limit'):
-        launcher.render_user_data({'KFKD_ARGS': 'x' * 9000})
+    with pytest.raises(UserError, match='over the 16 KB EC2 limit'):
+        plan.render_user_data({'KFKD_ARGS': 'x' * 9000}, '')
 
 
 def test_code_tarball_ships_the_code_and_no_venv_or_runs():
     import tarfile
-    names = tarfile.open(fileobj=io.BytesIO(launcher.code_tarball())).getnames()
+    names = tarfile.open(fileobj=io.BytesIO(lifecycle.code_tarball())).getnames()
     assert 'ec2/bootstrap.sh' in names and 'ec2/environment.yml' in names
+    assert 'ec2/install_env.sh' in names
     assert not any(n.split('/')[0] in ('.venv', 'runs', 'data', '.git') for n in names)
 
 
@@ -453,7 +457,11 @@ def test_launch_script_runs_the_launcher():
     assert result.stderr.startswith("error: instance type 'bad' is not of the form")
 
 
-def test_docstring_examples():
+@pytest.mark.parametrize('module', ['catalog', 'plan', 'spec', 'preflight', 'transfer',
+                                    'check_device'])
+def test_docstring_examples(module):
     import doctest
-    result = doctest.testmod(launcher)
-    assert result.attempted >= 5 and result.failed == 0
+    import importlib
+    result = doctest.testmod(importlib.import_module('ec2.' + module),
+                             optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 1 and result.failed == 0
