@@ -41,11 +41,13 @@ from ec2 import catalog, plan
 from errors import UserError
 
 __all__ = ['Value', 'NodeInfo', 'describe_node', 'describe_graph', 'op_place',
-           'is_host_compute', 'host_compute_ops', 'placement', 'implementations',
+           'is_host_compute', 'host_compute_ops', 'placement', 'implementations', 'graph_problems',
            'runtime_info', 'gpu_info', 'self_test', 'format_report', 'main']
 
 #: Ops that only move a value between the host and the GPU.
 TRANSFER_OPS = ('GpuFromHost', 'HostFromGpu', 'GpuToGpu')
+#: Ops that read only a tensor's shape: bookkeeping wherever the tensor lives.
+SHAPE_OPS = ('Shape', 'Shape_i', 'MakeVector', 'SpecifyShape')
 
 Value = collections.namedtuple('Value', 'place dtype ndim')
 Value.__doc__ = """Value(place, dtype, ndim): one input or output of a node ('gpu' or 'host')."""
@@ -103,8 +105,10 @@ def _is_data(value):
 
 
 def is_host_compute(info):
-    """is_host_compute(info) -> whether the node computes on host tensors (not a transfer,
-    not shape bookkeeping)
+    """is_host_compute(info) -> whether the node computes on host tensors
+
+    Not a transfer, not shape bookkeeping (:data:`SHAPE_OPS`), not scalar
+    arithmetic.
 
     >>> shape = NodeInfo('Shape_i', (Value('gpu', 'float32', 4),), (Value('host', 'int64', 0),))
     >>> is_host_compute(shape)
@@ -114,6 +118,8 @@ def is_host_compute(info):
     >>> is_host_compute(rng)
     True
     """
+    if info.op.split('{')[0] in SHAPE_OPS:
+        return False
     return op_place(info) == 'host' and any(_is_data(v) for v in info.inputs + info.outputs)
 
 
@@ -249,20 +255,26 @@ def _problems_of_device(info, expect, gpu):
     return []
 
 
-def _problems_of_graph(infos, info):
+def graph_problems(infos, gpu_active, cudnn_requested):
+    """graph_problems(infos, gpu_active, cudnn_requested) -> what is wrong with a compiled graph
+
+    On a GPU: any compute op left on the host (named, with counts), and a
+    convolution other than the one asked for (cuDNN's with ``--cudnn``,
+    Theano's own otherwise). On the CPU nothing: host ops are expected.
+    """
     problems = []
     found = implementations(infos)
-    if info['gpu_active']:
+    if gpu_active:
         host = host_compute_ops(infos)
         if host:
             problems.append('%d ops of the training function compute on the host, not the '
                             'GPU: %s' % (sum(host.values()), ', '.join(
                                 '%s x%d' % item for item in sorted(host.items()))))
         dnn = [name for name in found['convolution'] if 'Dnn' in name]
-        if info['cudnn_requested'] and not dnn:
+        if cudnn_requested and not dnn:
             problems.append('cuDNN was asked for (--cudnn) but the convolutions compiled '
                             'to %s' % (', '.join(found['convolution']) or 'nothing'))
-        if dnn and not info['cudnn_requested']:
+        if dnn and not cudnn_requested:
             problems.append("cuDNN's convolutions (%s) compiled although the run uses "
                             "Theano's own (dnn.enabled=False)" % ', '.join(dnn))
     return problems
@@ -298,7 +310,7 @@ def self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None)
     infos = describe_graph(net.train_iter_)
     report.update(implementations(infos), nodes=len(infos), placement=placement(infos),
                   host_compute_ops=host_compute_ops(infos))
-    report['problems'] = _problems_of_graph(infos, info)
+    report['problems'] = graph_problems(infos, info['gpu_active'], info['cudnn_requested'])
     if report['problems']:
         return report
 

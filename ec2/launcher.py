@@ -18,7 +18,7 @@ import os
 import sys
 
 import nets
-from ec2 import aws, catalog, lifecycle, plan, preflight, progress, transfer
+from ec2 import aws, catalog, lifecycle, plan, preflight, progress
 from ec2.spec import LAUNCH_OPTIONS, LaunchSpec
 from errors import UserError
 
@@ -154,8 +154,9 @@ def start_spec(options):
 def resume_spec(api, options):
     """resume_spec(api, options) -> the run's saved specification with the options given now
 
-    Only options given on this command line change; without ``--max-hours``
-    the cap is the default for the epochs left after the last checkpoint.
+    Every option of the launch (``launch.json``) stays unless this command
+    line gives it again; the cost cap (``--max-hours``, the same unless
+    given) counts from this launch.
     """
     saved = lifecycle.load_spec(api, options.bucket, options.prefix, options.run)
     changes = {name: getattr(options, name) for name in LAUNCH_OPTIONS
@@ -163,10 +164,6 @@ def resume_spec(api, options):
     if hasattr(options, 'on_demand'):
         changes['spot'] = not options.on_demand
     spec = saved.replace(**changes)
-    if 'max_hours' not in changes:
-        pointer = aws.read_json(api, spec.bucket, spec.layout['pointer']) or {}
-        left = max(1, spec.epochs - int(pointer.get('epoch') or 0))
-        spec = spec.replace(max_hours=plan.default_max_hours(left, spec.seconds_per_epoch[0]))
     preflight.check_spec(spec)
     return spec
 

@@ -27,7 +27,7 @@ def shellcheck():
 
 def test_the_scripts_are_found():
     names = [os.path.basename(p) for p in shell_scripts()]
-    assert names == ['bootstrap.sh', 'launch']
+    assert names == ['bootstrap.sh', 'install_env.sh', 'launch']
 
 
 @pytest.mark.parametrize('script', shell_scripts(), ids=os.path.basename)
