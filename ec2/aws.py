@@ -214,7 +214,7 @@ def head(api, bucket, key):
 
 
 def get_file(api, bucket, key, path):
-    """get_file(api, bucket, key, path): download an object to ``path`` (written beside, renamed)"""
+    """get_file(api, bucket, key, path): download an object to ``path`` (beside it, renamed)"""
     answer = api.call('s3', 'get_object', Bucket=bucket, Key=key)
     with open(path + '.part', 'wb') as f:
         for piece in iter(lambda: answer['Body'].read(1 << 20), b''):

@@ -111,7 +111,11 @@ watch_run() {
     now=$(find "$RUN_DIR/checkpoint" -type f -printf '%T@ %s %p\n' 2>/dev/null | sort | tail -n 1)
     if [ -n "$now" ] && [ "$now" != "$last" ]; then
       sleep 1                           # let the checkpoint writer finish
-      if instance checkpoint; then last=$now; else say "checkpoint upload failed: again at the next look"; fi
+      if instance checkpoint; then
+        last=$now
+      else
+        say "checkpoint upload failed: again at the next look"
+      fi
     fi
     if action=$(imds meta-data/spot/instance-action); then
       say "spot interruption notice: $action; checkpointing, then relaunching"
@@ -148,7 +152,8 @@ finish() {
   if [ -n "$PY" ] && [ -d "$RUN_DIR" ]; then
     until final_upload; do
       rounds=$((rounds + 1))
-      set_status "upload-failed: $UPLOAD_ERROR; the run stays on this instance until the cost cap, the upload is tried again every ${KFKD_UPLOAD_RETRY_SECONDS} s"
+      set_status "upload-failed: $UPLOAD_ERROR; the run stays on this instance until the" \
+        "cost cap, the upload is tried again every ${KFKD_UPLOAD_RETRY_SECONDS} s"
       upload_log
       if [ "$KFKD_UPLOAD_ROUNDS" != 0 ] && [ "$rounds" -ge "$KFKD_UPLOAD_ROUNDS" ]; then
         uploaded=0
@@ -161,7 +166,8 @@ finish() {
     rc=3
   elif [ -f "$WORKDIR/spot-notice" ]; then
     relaunched=$(cat "$WORKDIR/relaunch.txt" 2>/dev/null)
-    set_status "interrupted by spot ($(cat "$WORKDIR/spot-notice")): ${relaunched:-no relaunch (see ec2/bootstrap.log): continue with ec2/launch resume $KFKD_RUN_ID}"
+    relaunched=${relaunched:-no relaunch (see ec2/bootstrap.log): ec2/launch resume $KFKD_RUN_ID}
+    set_status "interrupted by spot ($(cat "$WORKDIR/spot-notice")): $relaunched"
   elif [ "$rc" = 0 ]; then
     set_status "done: run folder in $KFKD_S3_RUN (verified, ec2/upload.json)"
   else
@@ -218,7 +224,8 @@ if [ -f "$SIDE/device.json" ]; then
     || say "could not upload device.json"
 fi
 [ "$CHECKED" = 0 ] \
-  || fail "Theano does not compute on the $KFKD_DEVICE device as it must (see the check above): stopping before training"
+  || fail "Theano does not compute on the $KFKD_DEVICE device as it must" \
+          "(see the check above): stopping before training"
 
 step "data"
 DATA_ARGS=()

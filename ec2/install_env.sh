@@ -90,7 +90,8 @@ GPU
   fi
   cat <<'ALL'
 export PATH="$KFKD_ENV/bin:$PATH"
-THEANO_FLAGS="device=$KFKD_DEVICE,floatX=float32,base_compiledir=$KFKD_ENV/theano-cache${KFKD_DNN:+,$KFKD_DNN}${THEANO_FLAGS:+,$THEANO_FLAGS}"
+KFKD_FLAGS="device=$KFKD_DEVICE,floatX=float32,base_compiledir=$KFKD_ENV/theano-cache"
+THEANO_FLAGS="$KFKD_FLAGS${KFKD_DNN:+,$KFKD_DNN}${THEANO_FLAGS:+,$THEANO_FLAGS}"
 export THEANO_FLAGS
 ALL
 } > "$ENV_FILE.tmp"

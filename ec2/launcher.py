@@ -2,8 +2,9 @@
 
 ::
 
-    ec2/launch NET [--epochs N] [--bucket B] [--max-hours H] [--dry-run] [-- RUN_EXPERIMENT_OPTIONS]
-    ec2/launch status [RUN] | logs RUN [--follow] | fetch RUN | resume RUN | terminate RUN | cleanup
+    ec2/launch NET [--epochs N] [--bucket B] [--max-hours H] [--dry-run] [-- RUN_OPTIONS]
+    ec2/launch status [RUN] | logs RUN [--follow] | fetch RUN | resume RUN | terminate RUN
+    ec2/launch cleanup
 
 The options become one :class:`ec2.spec.LaunchSpec`, checked
 (:mod:`ec2.preflight`) before any AWS call; :mod:`ec2.lifecycle` creates

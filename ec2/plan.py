@@ -1,4 +1,4 @@
-"""The launch plan: names, S3 layout, policies, cost and cost cap, user-data, the RunInstances call.
+"""The launch plan: names, S3 layout, policies, cost and its cap, user-data, RunInstances.
 
 Pure functions of a :class:`ec2.spec.LaunchSpec` (or of plain values): no
 AWS call, no clock unless one is passed in. The launcher and the instance
@@ -60,8 +60,10 @@ def s3_layout(bucket, prefix, run_id):
     and the bootstrap keep about it is under ``runs/RUN/ec2/``.
 
     >>> layout = s3_layout('b', 'kfkd', 'net6-1')
-    >>> layout['run'], layout['pointer'], layout['archives']['b']
-    ('kfkd/runs/net6-1/', 'kfkd/runs/net6-1/ec2/checkpoint.json', 'kfkd/runs/net6-1/ec2/checkpoint-b.tar')
+    >>> layout['run'], layout['pointer']
+    ('kfkd/runs/net6-1/', 'kfkd/runs/net6-1/ec2/checkpoint.json')
+    >>> layout['archives']['b']
+    'kfkd/runs/net6-1/ec2/checkpoint-b.tar'
     """
     base = prefix.strip('/') + '/' if prefix.strip('/') else ''
     run = base + 'runs/%s/' % run_id
@@ -90,7 +92,7 @@ def new_run_id(net, now=None):
 
 
 def role_policy(bucket, layout, partition='aws', kaggle_parameter_arn=None, relaunch=None):
-    """role_policy(bucket, layout, partition='aws', kaggle_parameter_arn=None, relaunch=None) -> dict
+    """role_policy(bucket, layout, partition='aws', kaggle_parameter_arn=None, relaunch=None)
 
     Least privilege for the instance: read the data prefix, its own code
     tarball and its own run prefix (to resume); write only its own run
@@ -238,7 +240,9 @@ def format_cap(max_hours, deadline, usd_per_hour, default):
     """format_cap(max_hours, deadline, usd_per_hour, default) -> the cost cap's line
 
     >>> print(format_cap(1.8, datetime.datetime(2026, 1, 1, 13, 48), 0.526, True))
-    cost cap: every instance of the run powers off by 2026-01-01T13:48:00Z (--max-hours 1.8, the default: 2 x the estimate); worst case $0.95
+    ... # doctest: +NORMALIZE_WHITESPACE
+    cost cap: every instance of the run powers off by 2026-01-01T13:48:00Z (--max-hours 1.8,
+    the default: 2 x the estimate); worst case $0.95
     """
     return 'cost cap: every instance of the run powers off by %s (--max-hours %g%s); %s' % (
         iso(deadline), max_hours,
@@ -270,15 +274,17 @@ def power_off_block(minutes, deadline):
       *) shutdown -h +108 'kfkd cost cap: power-off at 2026-01-01T13:48:00Z'
     """
     when = deadline.strftime('%Y-%m-%d %H:%M:%S UTC')
+    units = '"${KFKD_UNIT_DIR:-/etc/systemd/system}/kfkd-cost-cap'
     return '\n'.join([
         'case " $* " in',
         '  *" --cpu "*) echo "kfkd: no power-off scheduled (--cpu)" ;;',
         "  *) shutdown -h +%d 'kfkd cost cap: power-off at %s'" % (minutes, iso(deadline)),
         "     printf '[Timer]\\nOnCalendar=%s\\nPersistent=true\\n[Install]\\n"
-        "WantedBy=timers.target\\n' > \"${KFKD_UNIT_DIR:-/etc/systemd/system}/kfkd-cost-cap.timer\"" % when,
+        "WantedBy=timers.target\\n' > %s.timer\"" % (when, units),
         "     printf '[Service]\\nType=oneshot\\nExecStart=/bin/systemctl poweroff\\n' >"
-        ' "${KFKD_UNIT_DIR:-/etc/systemd/system}/kfkd-cost-cap.service"',
-        '     { systemctl daemon-reload && systemctl enable --now kfkd-cost-cap.timer; } || true ;;',
+        ' %s.service"' % units,
+        '     { systemctl daemon-reload && systemctl enable --now kfkd-cost-cap.timer; }'
+        ' || true ;;',
         'esac'])
 
 

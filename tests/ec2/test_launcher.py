@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ec2_moto import (AMI_PARAMETER, BUCKET, REGION, assert_nothing_created, fake_aws_env,
+from ec2_moto import (AMI_PARAMETER, BUCKET, assert_nothing_created, fake_aws_env,
                       launch, live, our_groups, our_iam, our_instances, put_data, run_id_of,
                       s3_keys, start_argv, user_data_of)
 from ec2 import catalog, launcher, lifecycle, plan
@@ -86,7 +86,8 @@ def test_run_experiment_options_reach_the_user_data(aws, capsys):
     user_data = user_data_of(aws, instance['InstanceId'])
     config = [l for l in user_data.splitlines() if l.startswith('KFKD_ARGS=')][0]
     # The bootstrap evaluates this line: the shell must give back the same words.
-    words = subprocess.run(['bash', '-c', config + '\neval "A=($KFKD_ARGS)"; printf "%s\\n" "${A[@]}"'],
+    script = config + '\neval "A=($KFKD_ARGS)"; printf "%s\\n" "${A[@]}"'
+    words = subprocess.run(['bash', '-c', script],
                            capture_output=True, text=True, check=True).stdout.splitlines()
     assert words == ['--epochs', '3', '--seed', '7', '--limit', '64', '--compare-log', "a b's.csv"]
     assert 'KFKD_DATA_SOURCE=synthetic' in user_data
@@ -114,7 +115,7 @@ def test_dry_run_needs_no_credentials(monkeypatch, tmp_path, capsys):
     assert 'would call ec2.run_instances' in out
 
 
-# ---------------------------------------------------------------- status, fetch, terminate, cleanup
+# ---------------------------------------------------------------- status, fetch, cleanup
 
 def test_status_fetch_and_cleanup_twice(aws, capsys, tmp_path):
     put_data(aws)
@@ -126,7 +127,8 @@ def test_status_fetch_and_cleanup_twice(aws, capsys, tmp_path):
     history = b'epoch,train_loss,valid_loss,train_over_valid,dur_s\n1,0.1,0.05,2.0,3.0\n'
     s3.put_object(Bucket=BUCKET, Key=run_prefix + 'history.csv', Body=history)
     s3.put_object(Bucket=BUCKET, Key=run_prefix + 'checkpoint/history.json', Body=b'{}')
-    s3.put_object(Bucket=BUCKET, Key=run_prefix + 'ec2/status.txt', Body=b'2026 running: training\n')
+    s3.put_object(Bucket=BUCKET, Key=run_prefix + 'ec2/status.txt',
+                  Body=b'2026 running: training\n')
 
     status, out, err = launch(capsys, 'status', run_id, '--bucket', BUCKET)
     assert status == 0, err
@@ -215,7 +217,8 @@ def test_resume_relaunches_the_same_run(aws, capsys):
     (('--bucket', 'no-such-bucket-kfkd'), 'S3 bucket no-such-bucket-kfkd does not exist'),
     (('--ami-parameter', '/no/such/parameter'), 'SSM parameter /no/such/parameter does not exist'),
     (('--ssh-from', '0.0.0.0/99'), "--ssh-from '0.0.0.0/99' is not a CIDR"),
-    (('--kaggle-token-parameter', '/kfkd/none'), 'SSM parameter /kfkd/none (the Kaggle token) does not exist'),
+    (('--kaggle-token-parameter', '/kfkd/none'),
+     'SSM parameter /kfkd/none (the Kaggle token) does not exist'),
 ])
 def test_bad_input_gives_one_line_and_creates_nothing(aws, capsys, argv, message):
     put_data(aws)
@@ -346,7 +349,8 @@ def test_seconds_per_epoch_come_from_the_study_logs():
     # The table in the code is the mean dur_s of each of the study's logs.
     import csv
     logs = shared_path('data', 'w207_logs')
-    for net, log in [('cnet_nplfxl', 'CNet_NPLFXL_master_HEAD.csv'), ('net6', 'w207final_net6.csv'),
+    for net, log in [('cnet_nplfxl', 'CNet_NPLFXL_master_HEAD.csv'),
+                     ('net6', 'w207final_net6.csv'),
                      ('net6np', 'byron_net6NP.csv'), ('net1', 'w207final_net1.csv')]:
         with open(os.path.join(logs, log)) as f:
             durations = [float(row['dur_s']) for row in csv.DictReader(f)]
@@ -370,7 +374,8 @@ def test_code_tarball_ships_the_code_and_no_venv_or_runs():
 
 
 def test_launch_script_runs_the_launcher():
-    result = subprocess.run([os.path.join(REPO, 'ec2', 'launch'), 'net6', '--instance-type', 'bad'],
+    result = subprocess.run([os.path.join(REPO, 'ec2', 'launch'), 'net6',
+                             '--instance-type', 'bad'],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("error: instance type 'bad' is not of the form")

@@ -54,7 +54,8 @@ def test_an_interrupted_spot_instance_starts_its_successor_up_to_max_restarts(aw
 
     status, text = relaunch(run_id)
     assert status == 0, text
-    [second] = [i for i in live(our_instances(aws, run_id)) if i['InstanceId'] != first['InstanceId']]
+    [second] = [i for i in live(our_instances(aws, run_id))
+                if i['InstanceId'] != first['InstanceId']]
     assert text == 'relaunched run %s as %s (restart 1 of 1)\n' % (run_id, second['InstanceId'])
     assert second['InstanceLifecycle'] == 'spot' and second['InstanceType'] == 'g4dn.xlarge'
     assert second['ImageId'] == first['ImageId']

@@ -1,6 +1,5 @@
 """ec2/plan.py: the cost cap in the user-data, the estimate, what a dry run shows."""
 import datetime
-import json
 import os
 import re
 import subprocess

@@ -1,7 +1,6 @@
 """ec2/transfer.py against moto's S3: checkpoints as archive + pointer, retries, verification."""
 import io
 import json
-import os
 
 import pytest
 
