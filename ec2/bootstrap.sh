@@ -142,12 +142,9 @@ finish() {
   local rc=$? rounds=0 uploaded=1 relaunched
   set +eu                               # report whatever state the script was in
   if [ -n "${LOGGER:-}" ]; then kill "$LOGGER" 2>/dev/null; fi
-  if [ -n "${WATCHER:-}" ]; then
-    if [ -f "$WORKDIR/spot-notice" ]; then
-      wait "$WATCHER"                   # it is relaunching
-    else
-      kill "$WATCHER" 2>/dev/null; wait "$WATCHER" 2>/dev/null
-    fi
+  # After a spot notice the watcher is starting the successor: the upload goes on meanwhile.
+  if [ -n "${WATCHER:-}" ] && [ ! -f "$WORKDIR/spot-notice" ]; then
+    kill "$WATCHER" 2>/dev/null; wait "$WATCHER" 2>/dev/null
   fi
   if [ -n "$PY" ] && [ -d "$RUN_DIR" ]; then
     until final_upload; do
@@ -162,6 +159,7 @@ finish() {
       sleep "$KFKD_UPLOAD_RETRY_SECONDS"
     done
   fi
+  if [ -n "${WATCHER:-}" ] && [ -f "$WORKDIR/spot-notice" ]; then wait "$WATCHER"; fi
   if [ "$uploaded" = 0 ]; then
     rc=3
   elif [ -f "$WORKDIR/spot-notice" ]; then

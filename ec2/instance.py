@@ -13,6 +13,7 @@ failure, 3 for "nothing to do" (no checkpoint yet, relaunch refused).
 """
 import argparse
 import sys
+import traceback
 
 from ec2 import aws, lifecycle, plan, transfer
 from errors import UserError
@@ -77,9 +78,11 @@ def main(argv=None, api=None, out=None):
         sys.stderr.write('error: %s\n' % exc)
         return 2
     except Exception as exc:
+        # On the instance every failure must leave a reason for the status line.
         if not aws.is_client_error(exc):
-            raise
-        sys.stderr.write('error: AWS refused: %s\n' % exc)
+            traceback.print_exc()
+        sys.stderr.write('error: %s%s: %s\n' % ('AWS refused: ' if aws.is_client_error(exc)
+                                                 else '', type(exc).__name__, exc))
         return 2
     return 0
 

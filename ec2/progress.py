@@ -71,7 +71,10 @@ def status(api, run_id, bucket, prefix, out=None, now=None):
             _num(device.get('predicted_s_per_epoch'), '%.2f'),
             _num(device.get('predicted_hours'), '%.2f')))
     if spec and attempts:
-        ended = when if state in plan.TERMINAL_STATES else None
+        live = [i for i in instances if i['State']['Name'] in ('pending', 'running')]
+        # The status line ends the last attempt only when that instance is gone.
+        last_live = any(i['InstanceId'] == attempts[-1]['instance_id'] for i in live)
+        ended = when if state in plan.TERMINAL_STATES and not last_live else None
         hours = plan.hours_used(attempts, now, last_end=ended)
         usd = spec.usd_per_hour
         restarts = plan.restarts_since_manual(attempts)
@@ -85,7 +88,6 @@ def status(api, run_id, bucket, prefix, out=None, now=None):
         out.write('cost cap: powers off by %s (%.2f h left)\n'
                   % (plan.iso(deadline), max(0.0, (deadline - now).total_seconds() / 3600.0)))
         report.update(restarts=restarts, hours=hours, cost_usd=usd and hours * usd)
-        live = [i for i in instances if i['State']['Name'] in ('pending', 'running')]
         if not live and state not in plan.TERMINAL_STATES:
             out.write('warning: no instance runs and the status is not final: the run was '
                       'lost mid-way; `ec2/launch resume %s` continues from its last '

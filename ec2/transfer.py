@@ -17,7 +17,8 @@ with back-off (:func:`retry`).
 The pointer also carries the run's progress (epoch, losses, seconds per
 epoch) for ``ec2/launch status``. Nothing here imports Theano.
 """
-import io
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -48,6 +49,7 @@ def retry(action, what, delays=DEFAULT_DELAYS, sleep=time.sleep, log=None):
     Call ``action`` until it returns, sleeping ``delays[i]`` after the i-th
     failure; after the last, raise :class:`TransferError` with the reason.
 
+    >>> import io
     >>> calls = []
     >>> def flaky():
     ...     calls.append(1)
@@ -126,18 +128,17 @@ def build_archive(run_dir, path):
 def _archive_folder(folder, manifest, path):
     handle = os.open(folder, os.O_RDONLY)
     try:
-        names = sorted(os.listdir(handle))
+        history = None
         with tarfile.open(path, 'w') as tar:
-            history = None
-            for name in names:
+            for name in sorted(os.listdir(handle)):
                 with os.fdopen(os.open(name, os.O_RDONLY, dir_fd=handle), 'rb') as f:
-                    data = f.read()
-                if name == 'history.json':
-                    history = json.loads(data.decode('utf-8'))
-                _add(tar, CHECKPOINT_DIR + '/' + name, data)
+                    if name == 'history.json':
+                        history = json.loads(f.read().decode('utf-8'))
+                        f.seek(0)
+                    _add(tar, CHECKPOINT_DIR + '/' + name, f)
             if os.path.isfile(manifest):
                 with open(manifest, 'rb') as f:
-                    _add(tar, 'manifest.json', f.read())
+                    _add(tar, 'manifest.json', f)
         if history is None:
             raise FileNotFoundError(folder + '/history.json')
         return history
@@ -145,11 +146,26 @@ def _archive_folder(folder, manifest, path):
         os.close(handle)
 
 
-def _add(tar, name, data):
+def _add(tar, name, f):
+    """Stream an open file into the tar (a big net's weights are hundreds of MB)."""
     info = tarfile.TarInfo(name)
-    info.size = len(data)
+    info.size = os.fstat(f.fileno()).st_size
     info.mtime = int(time.time())
-    tar.addfile(info, io.BytesIO(data))
+    tar.addfile(info, f)
+
+
+@contextlib.contextmanager
+def _one_upload_at_a_time(run_dir):
+    """An exclusive lock beside the run folder: the watcher's checkpoint upload and the final
+    upload never pick the same free slot."""
+    path = os.path.join(os.path.dirname(os.path.abspath(run_dir)),
+                        '.%s.upload-lock' % os.path.basename(os.path.abspath(run_dir)))
+    with open(path, 'w') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def progress_of(history, epochs_total=None):
@@ -177,7 +193,15 @@ def upload_checkpoint(api, layout, bucket, run_dir, epochs_total=None, instance_
     then write the pointer. None when the run has no checkpoint yet; the
     same pointer when that epoch is up already.
     """
-    pointer = aws.read_json(api, bucket, layout['pointer']) or {}
+    with _one_upload_at_a_time(run_dir):
+        return _upload_checkpoint(api, layout, bucket, run_dir, epochs_total, instance_id,
+                                  delays, sleep, log, now)
+
+
+def _upload_checkpoint(api, layout, bucket, run_dir, epochs_total, instance_id, delays, sleep,
+                       log, now):
+    pointer = retry(lambda: aws.read_json(api, bucket, layout['pointer']),
+                    'reading %s' % layout['pointer'], delays, sleep, log) or {}
     current = pointer.get('current')
     scratch = tempfile.mkdtemp(prefix='kfkd-upload-', dir=run_dir)
     try:
