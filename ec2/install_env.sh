@@ -74,7 +74,7 @@ fi
 {
   echo "# Written by ec2/install_env.sh: source it to use the environment at $PREFIX."
   echo "# kfkd-env-key: $KEY"
-  echo "export KFKD_ENV=$PREFIX KFKD_DEVICE=$DEVICE"
+  printf 'export KFKD_ENV=%q KFKD_DEVICE=%s\n' "$PREFIX" "$DEVICE"
   if [ "$MODE" = gpu ]; then
     cat <<'GPU'
 export LD_LIBRARY_PATH="$KFKD_ENV/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -50,7 +50,6 @@ def launch(api, spec, out=None, data_folder=None, kind='launch', now=None):
     now = plan.utc(now)
     preflight.check_spec(spec)
     checks = preflight.check_aws(api, spec, data_folder)
-    layout, names, tags = spec.layout, spec.names, plan.tags_for(spec.run_id)
     deadline = now + datetime.timedelta(hours=spec.max_hours)
     user_data = plan.render_user_data(plan.user_data_config(spec),
                                       plan.power_off_block(plan.minutes_left(deadline, now),
@@ -58,78 +57,98 @@ def launch(api, spec, out=None, data_folder=None, kind='launch', now=None):
     if api.dry_run:
         out.write('--- user-data (%d bytes) ---\n%s--- end of user-data ---\n'
                   % (len(user_data.encode('utf-8')), user_data))
-    if kind == 'launch' and aws.exists(api, spec.bucket, layout['launch']):
+    if kind == 'launch' and aws.exists(api, spec.bucket, spec.layout['launch']):
         raise UserError('run %s exists already (launched within the same second?): '
                         'launch again' % spec.run_id)
     created = []
     try:
-        if kind == 'launch' or not aws.exists(api, spec.bucket, layout['code']):
-            aws.put_bytes(api, spec.bucket, layout['code'], code_tarball())
-            created.append(('s3', layout['code']))
-        if kind == 'launch':
-            aws.put_json(api, spec.bucket, layout['launch'], spec.to_json())
-            created.append(('s3', layout['launch']))
+        _put_code_and_spec(api, spec, kind, created)
         created.append(('run', spec.run_id))
-        group_id = api.call('ec2', 'create_security_group', GroupName=names['security_group'],
-                            Description='kfkd run %s: no inbound traffic' % spec.run_id,
-                            VpcId=checks['vpc_id'], TagSpecifications=[
-                                {'ResourceType': 'security-group', 'Tags': tags}])['GroupId']
-        if spec.ssh_from:
-            api.call('ec2', 'authorize_security_group_ingress', GroupId=group_id,
-                     IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22,
-                                     'IpRanges': [{'CidrIp': spec.ssh_from,
-                                                   'Description': 'ssh (--ssh-from)'}]}])
-        role_arn = api.call('iam', 'create_role', RoleName=names['role'], Path=plan.IAM_PATH,
-                            AssumeRolePolicyDocument=json.dumps(plan.EC2_TRUST_POLICY),
-                            Description='kfkd run %s: read its data, write its results'
-                                        % spec.run_id, Tags=tags)['Role']['Arn']
-        relaunch_rights = None
-        if spec.spot and spec.max_restarts > 0:
-            relaunch_rights = {'region': api.region, 'account': checks['account'],
-                               'role_arn': role_arn, 'security_group_id': group_id,
-                               'instance_type': spec.instance_type}
-        api.call('iam', 'put_role_policy', RoleName=names['role'], PolicyName=names['policy'],
-                 PolicyDocument=json.dumps(plan.role_policy(
-                     spec.bucket, layout, kaggle_parameter_arn=checks['kaggle_arn'],
-                     relaunch=relaunch_rights)))
-        profile_arn = api.call('iam', 'create_instance_profile', Path=plan.IAM_PATH,
-                               InstanceProfileName=names['instance_profile'],
-                               Tags=tags)['InstanceProfile']['Arn']
-        api.call('iam', 'add_role_to_instance_profile', RoleName=names['role'],
-                 InstanceProfileName=names['instance_profile'])
-        resources = {'image_id': checks['image_id'], 'security_group_id': group_id,
-                     'instance_profile_arn': profile_arn}
+        resources = _create_resources(api, spec, checks)
         instance_id = run_instance(api, plan.run_instances_params(
             spec, user_data=user_data, **resources), spec, checks['vcpus'])
-        attempts = [] if kind == 'launch' else load_attempts(api, spec)
-        if attempts and not attempts[-1].get('ended_at'):
-            attempts[-1]['ended_at'] = plan.iso(now)
-        attempts.append(_attempt(spec, kind, instance_id, now, deadline, resources))
         if not api.dry_run:
-            aws.put_json(api, spec.bucket, layout['attempts'], {'attempts': attempts})
-            if kind == 'resume':   # the options this attempt runs with
-                aws.put_json(api, spec.bucket, layout['launch'], spec.to_json())
+            _record_attempt(api, spec, kind, instance_id, now, deadline, resources)
     except BaseException:
         _roll_back(api, spec.bucket, created)
         raise
-    usd = spec.usd_per_hour
-    out.write('%s run %s: instance %s (%s, %s) in %s\n' % (
-        'planned' if api.dry_run else 'launched', spec.run_id, instance_id,
-        spec.instance_type, 'spot' if spec.spot else 'on-demand', api.region))
-    sec, sec_source = spec.seconds_per_epoch
-    out.write(plan.format_cost(plan.estimate_cost(api.region, spec.instance_type, spec.spot,
-                                                  spec.epochs, sec, spec.price_per_hour),
-                               sec, sec_source, spec.epochs) + '\n')
-    default = spec.max_hours == plan.default_max_hours(spec.epochs, sec)
-    out.write(plan.format_cap(spec.max_hours, deadline, usd, default) + '\n')
-    if spec.spot:
-        out.write('spot interruptions: the run relaunches itself from its last checkpoint, '
-                  'up to %d times (--max-restarts)\n' % spec.max_restarts)
-    out.write('results: s3://%s/%s\nnext: ec2/launch status %s; ec2/launch logs %s --follow; '
-              'ec2/launch fetch %s; ec2/launch terminate %s\n'
-              % (spec.bucket, layout['run'], spec.run_id, spec.run_id, spec.run_id,
-                 spec.run_id))
+    out.write(_summary(api, spec, instance_id, deadline))
     return instance_id
+
+
+def _put_code_and_spec(api, spec, kind, created):
+    layout = spec.layout
+    if kind == 'launch' or not aws.exists(api, spec.bucket, layout['code']):
+        aws.put_bytes(api, spec.bucket, layout['code'], code_tarball())
+        created.append(('s3', layout['code']))
+    if kind == 'launch':
+        aws.put_json(api, spec.bucket, layout['launch'], spec.to_json())
+        created.append(('s3', layout['launch']))
+
+
+def _create_resources(api, spec, checks):
+    """The run's security group, role (with its policy) and instance profile."""
+    names, tags = spec.names, plan.tags_for(spec.run_id)
+    group_id = api.call('ec2', 'create_security_group', GroupName=names['security_group'],
+                        Description='kfkd run %s: no inbound traffic' % spec.run_id,
+                        VpcId=checks['vpc_id'], TagSpecifications=[
+                            {'ResourceType': 'security-group', 'Tags': tags}])['GroupId']
+    if spec.ssh_from:
+        api.call('ec2', 'authorize_security_group_ingress', GroupId=group_id,
+                 IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22,
+                                 'IpRanges': [{'CidrIp': spec.ssh_from,
+                                               'Description': 'ssh (--ssh-from)'}]}])
+    role_arn = api.call('iam', 'create_role', RoleName=names['role'], Path=plan.IAM_PATH,
+                        AssumeRolePolicyDocument=json.dumps(plan.EC2_TRUST_POLICY),
+                        Description='kfkd run %s: read its data, write its results'
+                                    % spec.run_id, Tags=tags)['Role']['Arn']
+    relaunch_rights = None
+    if spec.spot and spec.max_restarts > 0:
+        relaunch_rights = {'region': api.region, 'account': checks['account'],
+                           'role_arn': role_arn, 'security_group_id': group_id,
+                           'instance_type': spec.instance_type}
+    api.call('iam', 'put_role_policy', RoleName=names['role'], PolicyName=names['policy'],
+             PolicyDocument=json.dumps(plan.role_policy(
+                 spec.bucket, spec.layout, kaggle_parameter_arn=checks['kaggle_arn'],
+                 relaunch=relaunch_rights)))
+    profile_arn = api.call('iam', 'create_instance_profile', Path=plan.IAM_PATH,
+                           InstanceProfileName=names['instance_profile'],
+                           Tags=tags)['InstanceProfile']['Arn']
+    api.call('iam', 'add_role_to_instance_profile', RoleName=names['role'],
+             InstanceProfileName=names['instance_profile'])
+    return {'image_id': checks['image_id'], 'security_group_id': group_id,
+            'instance_profile_arn': profile_arn}
+
+
+def _record_attempt(api, spec, kind, instance_id, now, deadline, resources):
+    attempts = [] if kind == 'launch' else load_attempts(api, spec)
+    if attempts and not attempts[-1].get('ended_at'):
+        attempts[-1]['ended_at'] = plan.iso(now)
+    attempts.append(_attempt(spec, kind, instance_id, now, deadline, resources))
+    aws.put_json(api, spec.bucket, spec.layout['attempts'], {'attempts': attempts})
+    if kind == 'resume':   # the options this attempt runs with
+        aws.put_json(api, spec.bucket, spec.layout['launch'], spec.to_json())
+
+
+def _summary(api, spec, instance_id, deadline):
+    """What a launch prints: the instance, the estimate, the cost cap, what to do next."""
+    sec, sec_source = spec.seconds_per_epoch
+    cost = plan.estimate_cost(api.region, spec.instance_type, spec.spot, spec.epochs, sec,
+                              spec.price_per_hour)
+    default = spec.max_hours == plan.default_max_hours(spec.epochs, sec)
+    lines = ['%s run %s: instance %s (%s, %s) in %s' % (
+        'planned' if api.dry_run else 'launched', spec.run_id, instance_id,
+        spec.instance_type, 'spot' if spec.spot else 'on-demand', api.region),
+        plan.format_cost(cost, sec, sec_source, spec.epochs),
+        plan.format_cap(spec.max_hours, deadline, spec.usd_per_hour, default)]
+    if spec.spot:
+        lines.append('spot interruptions: the run relaunches itself from its last checkpoint, '
+                     'up to %d times (--max-restarts)' % spec.max_restarts)
+    run = spec.run_id
+    lines.append('results: s3://%s/%s\nnext: ec2/launch status %s; ec2/launch logs %s '
+                 '--follow; ec2/launch fetch %s; ec2/launch terminate %s'
+                 % (spec.bucket, spec.layout['run'], run, run, run, run))
+    return '\n'.join(lines) + '\n'
 
 
 def _attempt(spec, kind, instance_id, now, deadline, resources):
@@ -236,7 +255,8 @@ def relaunch(api, spec, reason, now=None, out=None, capacity_waits=(20, 40)):
     waits = list(capacity_waits)
     while True:
         try:
-            instance_id = run_instance(api, params, spec, vcpus=None)
+            instance_id = run_instance(api, params, spec,
+                                       catalog.INSTANCE_TYPES[spec.instance_type].vcpus)
             break
         except UserError as exc:
             if 'no spare' not in str(exc) or not waits:

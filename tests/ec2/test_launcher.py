@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ec2_moto import (AMI_PARAMETER, BUCKET, assert_nothing_created, fake_aws_env,
+from ec2_moto import (AMI_PARAMETER, BUCKET, TRAINING_CSV, assert_nothing_created, fake_aws_env,
                       launch, live, our_groups, our_iam, our_instances, put_data, run_id_of,
                       s3_keys, start_argv, user_data_of)
 from ec2 import catalog, launcher, lifecycle, plan

@@ -13,6 +13,8 @@ from tests.conftest import REPO
 def shell_scripts():
     scripts = []
     for path in sorted(glob.glob(os.path.join(REPO, 'ec2', '*'))):
+        if not os.path.isfile(path):
+            continue   # __pycache__
         with open(path, 'rb') as f:
             first = f.readline()
         if first.startswith(b'#!') and (b'bash' in first or first.rstrip().endswith(b'/sh')):
