@@ -214,7 +214,8 @@ say "THEANO_FLAGS=$THEANO_FLAGS KFKD_CUDNN=$KFKD_CUDNN"
 step "device check"
 # The net's real training function, compiled and timed before any epoch (ec2/check_device.py).
 CHECK=("$KFKD_NET" --expect "$KFKD_DEVICE" --out "$SIDE" ${KFKD_EPOCHS:+--epochs "$KFKD_EPOCHS"}
-       ${KFKD_PRICE_PER_HOUR:+--price-per-hour "$KFKD_PRICE_PER_HOUR"})
+       ${KFKD_PRICE_PER_HOUR:+--price-per-hour "$KFKD_PRICE_PER_HOUR"}
+       ${KFKD_DEADLINE:+--deadline "$KFKD_DEADLINE"})
 CHECKED=0
 (cd "$SRC" && "$PY" -m ec2.check_device "${CHECK[@]}") || CHECKED=$?
 if [ -f "$SIDE/device.json" ]; then

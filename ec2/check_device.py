@@ -289,13 +289,16 @@ def _time(function, args, count):
     return (time.perf_counter() - start) / count, outputs
 
 
-def self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None):
-    """self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None) -> report
+def self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None,
+              deadline=None):
+    """self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None, deadline=None)
 
     Compile ``net`` (a ``NeuralNet`` not yet initialized), check its graph
     against ``expect`` ('cuda' or 'cpu') and time ``batches`` training
     batches. The report (a dict, ``device.json``) holds the problems found
-    under ``'problems'``: none means the check passed.
+    under ``'problems'``: none means the check passed. With a ``deadline``
+    (the cost cap's power-off, naive UTC) it says whether the predicted
+    training fits before it (``fits_deadline``).
     """
     info = runtime_info()
     gpu = gpu_info()
@@ -335,6 +338,10 @@ def self_test(net, net_name, expect, batches=20, epochs=None, usd_per_hour=None)
         report['predicted_hours'] = plan.run_hours(epochs, epoch_s)
         report['predicted_usd'] = (None if usd_per_hour is None
                                    else report['predicted_hours'] * usd_per_hour)
+        if deadline is not None:
+            left = (deadline - plan.utc()).total_seconds() / 3600.0
+            report.update(deadline=plan.iso(deadline), hours_left=left,
+                          fits_deadline=report['predicted_training_hours'] <= left)
     return report
 
 
@@ -380,6 +387,12 @@ def format_report(report):
                         report['predicted_hours'],
                         '' if usd is None else ', $%.2f at $%g/h' % (usd,
                                                                      report['usd_per_hour'])))
+    if report.get('fits_deadline') is False:
+        lines.append('  warning: at this speed the run needs %.2f h of training, more than the '
+                     '%.2f h left before the cost cap (%s): it will stop there, resumable '
+                     'from its last checkpoint (ec2/launch resume RUN --max-hours H)'
+                     % (report['predicted_training_hours'], report['hours_left'],
+                        report['deadline']))
     return '\n'.join(lines)
 
 
@@ -394,6 +407,8 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, help="epochs of the run (default: the study's)")
     parser.add_argument('--price-per-hour', type=float)
     parser.add_argument('--out', metavar='DIR', help='write DIR/device.json')
+    parser.add_argument('--deadline', type=plan.parse_utc, metavar='YYYY-mm-ddTHH:MM:SSZ',
+                        help="the cost cap's power-off: warn when the run cannot finish by then")
     options = parser.parse_args(argv)
     try:
         expect = options.expect or ('cuda' if runtime_info()['requested_device'].startswith(
@@ -401,7 +416,7 @@ def main(argv=None):
         epochs = options.epochs or nets.default_epochs(options.net)
         net = nets.build_net(options.net, verbose=0)
         report = self_test(net, options.net, expect, options.batches, epochs,
-                           options.price_per_hour)
+                           options.price_per_hour, options.deadline)
     except UserError as exc:
         sys.stderr.write('error: %s\n' % exc)
         return 2

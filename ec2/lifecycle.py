@@ -51,7 +51,7 @@ def launch(api, spec, out=None, data_folder=None, kind='launch', now=None):
     preflight.check_spec(spec)
     checks = preflight.check_aws(api, spec, data_folder)
     deadline = now + datetime.timedelta(hours=spec.max_hours)
-    user_data = plan.render_user_data(plan.user_data_config(spec),
+    user_data = plan.render_user_data(plan.user_data_config(spec, deadline),
                                       plan.power_off_block(plan.minutes_left(deadline, now),
                                                            deadline))
     if api.dry_run:
@@ -249,7 +249,7 @@ def relaunch(api, spec, reason, now=None, out=None, capacity_waits=(20, 40)):
                               'continue with `ec2/launch resume %s --max-hours H`'
                               % (minutes, spec.run_id))
     resources = {k: last[k] for k in ('image_id', 'security_group_id', 'instance_profile_arn')}
-    user_data = plan.render_user_data(plan.user_data_config(spec),
+    user_data = plan.render_user_data(plan.user_data_config(spec, deadline),
                                       plan.power_off_block(minutes, deadline))
     params = plan.run_instances_params(spec, user_data=user_data, **resources)
     waits = list(capacity_waits)

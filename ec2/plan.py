@@ -290,11 +290,12 @@ def power_off_block(minutes, deadline):
 
 # ---------------------------------------------------------------- user-data
 
-def user_data_config(spec):
-    """user_data_config(spec) -> {KFKD_* name: value} the bootstrap reads
+def user_data_config(spec, deadline):
+    """user_data_config(spec, deadline) -> {KFKD_* name: value} the bootstrap reads
 
     ``KFKD_ARGS`` are the options of a fresh ``run_experiment.py`` run,
-    shell-quoted; ``KFKD_EPOCHS`` the total a resumed one trains to.
+    shell-quoted; ``KFKD_EPOCHS`` the total a resumed one trains to;
+    ``KFKD_DEADLINE`` the cost cap's power-off (for the self-test's warning).
     No secret belongs here: user-data is readable by anyone who can describe
     the instance; the Kaggle token stays in SSM.
     """
@@ -310,7 +311,7 @@ def user_data_config(spec):
         'KFKD_KAGGLE_PARAMETER': spec.kaggle_token_parameter or '',
         'KFKD_SHUTDOWN': '1' if spec.shutdown else '0',
         'KFKD_EPOCHS': str(spec.epochs),
-        'KFKD_CUDNN': '1' if spec.cudnn else '0',
+        'KFKD_CUDNN': '1' if spec.cudnn else '0', 'KFKD_DEADLINE': iso(deadline),
         'KFKD_PRICE_PER_HOUR': '' if spec.usd_per_hour is None else '%g' % spec.usd_per_hour,
     }
 

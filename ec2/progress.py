@@ -65,11 +65,13 @@ def status(api, run_id, bucket, prefix, out=None, now=None):
     attempts = (aws.read_json(api, bucket, layout['attempts']) or {}).get('attempts', [])
     device = aws.read_json(api, bucket, layout['device'])
     if device:
-        out.write('self-test: %s on %s, %s s/batch, predicted %s s/epoch and %s h\n' % (
+        out.write('self-test: %s on %s, %s s/batch, predicted %s s/epoch and %s h%s\n' % (
             device.get('net'), (device.get('gpu') or {}).get('name') or device.get('device'),
             _num(device.get('s_per_batch'), '%.4f'),
             _num(device.get('predicted_s_per_epoch'), '%.2f'),
-            _num(device.get('predicted_hours'), '%.2f')))
+            _num(device.get('predicted_hours'), '%.2f'),
+            '; it cannot finish before the cost cap' if device.get('fits_deadline') is False
+            else ''))
     if spec and attempts:
         live = [i for i in instances if i['State']['Name'] in ('pending', 'running')]
         # The status line ends the last attempt only when that instance is gone.

@@ -1,4 +1,5 @@
 """ec2/check_device.py: the op classifier on graphs, and the self-test on this CPU."""
+import datetime
 import json
 
 import numpy as np
@@ -9,7 +10,7 @@ import theano
 import theano.tensor as T
 
 import nets
-from ec2 import check_device
+from ec2 import check_device, plan
 from ec2.check_device import NodeInfo, Value
 
 GPU4, HOST4 = Value('gpu', 'float32', 4), Value('host', 'float32', 4)
@@ -80,8 +81,10 @@ def test_describe_node_reads_places_dtypes_and_ranks():
 
 
 def test_the_self_test_on_this_cpu_writes_device_json(tmp_path, capsys):
-    status = check_device.main(['net1', '--expect', 'cpu', '--batches', '3', '--epochs', '10',
-                                '--price-per-hour', '0.5', '--out', str(tmp_path)])
+    soon = plan.iso(plan.utc() + datetime.timedelta(seconds=1))
+    status = check_device.main(['net1', '--expect', 'cpu', '--batches', '3', '--epochs', '100000',
+                                '--price-per-hour', '0.5', '--out', str(tmp_path),
+                                '--deadline', soon])
     out = capsys.readouterr().out
     assert status == 0, out
     assert 'compiled training function:' in out and 'host compute ops:' in out
@@ -92,9 +95,12 @@ def test_the_self_test_on_this_cpu_writes_device_json(tmp_path, capsys):
     assert report['batches'] == 3 and report['batch_size'] == 128 and report['s_per_batch'] > 0
     per_epoch = report['s_per_batch'] * 14 + report['s_per_valid_batch'] * 4
     assert report['predicted_s_per_epoch'] == pytest.approx(per_epoch)
-    assert report['predicted_hours'] == pytest.approx((10 * per_epoch + 900) / 3600.0)
+    assert report['predicted_hours'] == pytest.approx((100000 * per_epoch + 900) / 3600.0)
     assert report['predicted_usd'] == pytest.approx(report['predicted_hours'] * 0.5)
     assert np.isfinite(report['loss']) and report['placement']['host']
+    # 100000 epochs cannot train before a deadline a second away: the report says so.
+    assert report['fits_deadline'] is False and report['deadline'] == soon
+    assert '  warning: at this speed the run needs' in out
 
 
 def test_a_gpu_asked_for_on_this_cpu_fails_in_one_line(tmp_path, capsys):
