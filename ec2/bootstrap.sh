@@ -1,9 +1,12 @@
 #!/bin/bash
-# User-data of a kfkd training instance (ec2/launcher.py writes the settings
-# in at the CONFIG line). Log: /var/log/kfkd-bootstrap.log, copied to
-# S3 as RUN/ec2/bootstrap.log; progress in RUN/ec2/status.txt.
-# Offline check: bash ec2/bootstrap.sh --cpu --workdir DIR (settings from KFKD_*
-# variables; pip instead of conda, device=cpu, never shuts the machine down).
+# @POWER_OFF@
+# User-data of a kfkd training instance. ec2/launcher.py writes in, above, the cost cap's
+# power-off as the first command (nothing below can cancel it) and, at the CONFIG line, the
+# run's settings. Log: /var/log/kfkd-bootstrap.log, uploaded every minute as
+# RUN/ec2/bootstrap.log; progress in RUN/ec2/status.txt; checkpoints as one archive plus a
+# pointer (RUN/ec2/checkpoint.json; python -m ec2.instance, ec2/transfer.py).
+# Offline check: bash ec2/bootstrap.sh --cpu --workdir DIR (settings from KFKD_* variables; a
+# venv instead of conda, device=cpu, never powers the machine off).
 # @CONFIG@
 set -euo pipefail
 
@@ -18,33 +21,47 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-: "${KFKD_RUN_ID:?}" "${KFKD_NET:?}" "${KFKD_S3_RUN:?}" "${KFKD_S3_CODE:?}"
 KFKD_ARGS=${KFKD_ARGS:-}
 KFKD_S3_DATA=${KFKD_S3_DATA:-}
 KFKD_DATA_SOURCE=${KFKD_DATA_SOURCE:-s3}
 KFKD_KAGGLE_PARAMETER=${KFKD_KAGGLE_PARAMETER:-}
 KFKD_SHUTDOWN=${KFKD_SHUTDOWN:-1}
-KFKD_POLL_SECONDS=${KFKD_POLL_SECONDS:-5}
-KFKD_REGION=${KFKD_REGION:-}
+KFKD_PREFIX=${KFKD_PREFIX:-kfkd}
 KFKD_EPOCHS=${KFKD_EPOCHS:-}
-rm -f "$WORKDIR/spot-notice" "$WORKDIR/train.pid"
+KFKD_CUDNN=${KFKD_CUDNN:-0}
+KFKD_PRICE_PER_HOUR=${KFKD_PRICE_PER_HOUR:-}
+KFKD_POLL_SECONDS=${KFKD_POLL_SECONDS:-5}          # checkpoint and spot-notice look
+KFKD_LOG_SECONDS=${KFKD_LOG_SECONDS:-60}           # the log goes up this often
+KFKD_RETRY_DELAYS=${KFKD_RETRY_DELAYS:-}           # python -m ec2.instance's back-off
+KFKD_UPLOAD_RETRY_SECONDS=${KFKD_UPLOAD_RETRY_SECONDS:-300}
 if [ "$MODE" = cpu ]; then
   KFKD_SHUTDOWN=0                       # never power off a developer's machine
   KFKD_IMDS=${KFKD_IMDS:-}              # no instance metadata off EC2
+  KFKD_UPLOAD_ROUNDS=${KFKD_UPLOAD_ROUNDS:-1}
   LOG=$WORKDIR/bootstrap.log
+  INSTALL_ARGS=(--cpu)
 else
   KFKD_IMDS=${KFKD_IMDS:-http://169.254.169.254}
+  KFKD_UPLOAD_ROUNDS=${KFKD_UPLOAD_ROUNDS:-0}        # 0: until it works or the cost cap
   LOG=/var/log/kfkd-bootstrap.log
+  INSTALL_ARGS=()
+  if [ "$KFKD_CUDNN" = 1 ]; then INSTALL_ARGS=(--cudnn); fi
 fi
-if [ -n "$KFKD_REGION" ]; then export AWS_DEFAULT_REGION=$KFKD_REGION; fi
+export KFKD_CUDNN                         # compat reads it: 1 = cuDNN's convolutions
+if [ -n "${KFKD_REGION:-}" ]; then export AWS_DEFAULT_REGION=$KFKD_REGION; fi
 export HOME=${HOME:-/root}                # cloud-init may run user-data without one
 
-mkdir -p "$WORKDIR"
+mkdir -p "$WORKDIR/ec2"
+rm -f "$WORKDIR/spot-notice" "$WORKDIR/train.pid" "$WORKDIR/relaunch.txt"
 exec > >(tee -a "$LOG") 2>&1
 SRC=$WORKDIR/src
-RUN_DIR=$WORKDIR/runs/$KFKD_RUN_ID
+ENV=$WORKDIR/env
+SIDE=$WORKDIR/ec2                          # what goes to RUN/ec2/ (device.json)
+RUN_DIR=$WORKDIR/runs/${KFKD_RUN_ID:-unknown}
 STEP=start
 FAILURE=
+PY=
+INSTANCE_ID=
 
 say() { echo "[kfkd $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*"; }
 
@@ -58,62 +75,114 @@ step() { STEP=$1; set_status "running: $1"; }
 
 fail() { FAILURE=$*; say "ERROR: $*"; exit 1; }
 
-upload_run() {
-  if [ -d "$RUN_DIR" ]; then
-    aws s3 sync --only-show-errors "$RUN_DIR" "$KFKD_S3_RUN" || say "upload failed (will retry)"
-  fi
-}
-
 upload_log() { aws s3 cp --only-show-errors "$LOG" "$KFKD_S3_RUN/ec2/bootstrap.log" || true; }
 
-# Uploads the run folder whenever its checkpoint changes, and at once on a
-# spot interruption notice (IMDSv2: token first, then the notice).
+# IMDSv2: a token first, then the path asked for.
+imds() {
+  local token
+  [ -n "$KFKD_IMDS" ] || return 1
+  token=$(curl -fsS -m 2 -X PUT "$KFKD_IMDS/latest/api/token" \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' 2>/dev/null) || return 1
+  curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" "$KFKD_IMDS/latest/$1" 2>/dev/null
+}
+
+# python -m ec2.instance COMMAND ... for this run (transfers with back-off, the relaunch).
+instance() {
+  local command=$1
+  shift
+  (cd "$SRC" && "$PY" -m ec2.instance "$command" --bucket "$KFKD_BUCKET" \
+    --prefix "$KFKD_PREFIX" --run-id "$KFKD_RUN_ID" --region "${KFKD_REGION:-us-east-1}" \
+    --run-dir "$RUN_DIR" ${KFKD_EPOCHS:+--epochs "$KFKD_EPOCHS"} \
+    ${INSTANCE_ID:+--instance-id "$INSTANCE_ID"} \
+    ${KFKD_RETRY_DELAYS:+--retry-delays "$KFKD_RETRY_DELAYS"} "$@")
+}
+
+log_uploader() {
+  while sleep "$KFKD_LOG_SECONDS"; do upload_log; done
+}
+
+# Uploads the checkpoint whenever it changes (a failed upload is tried again at the next
+# look: `last` moves on only after a verified upload); on a spot interruption notice it
+# stops training (which checkpoints and writes the run folder) and starts the next instance.
 watch_run() {
-  set +e                                # a failed poll must not end the watcher
-  local last='' now token action noticed=0
+  set +e                                # a failed look must not end the watcher
+  local last='' now action
   while sleep "$KFKD_POLL_SECONDS"; do
     now=$(find "$RUN_DIR/checkpoint" -type f -printf '%T@ %s %p\n' 2>/dev/null | sort | tail -n 1)
     if [ -n "$now" ] && [ "$now" != "$last" ]; then
       sleep 1                           # let the checkpoint writer finish
-      last=$now
-      say "checkpoint changed: uploading"
-      upload_run
+      if instance checkpoint; then
+        last=$now
+      else
+        say "checkpoint upload failed: again at the next look"
+      fi
     fi
-    if [ -z "$KFKD_IMDS" ] || [ "$noticed" != 0 ]; then continue; fi
-    token=$(curl -fsS -m 2 -X PUT "$KFKD_IMDS/latest/api/token" \
-      -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' 2>/dev/null) || continue
-    if action=$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" \
-        "$KFKD_IMDS/latest/meta-data/spot/instance-action" 2>/dev/null); then
-      noticed=1
-      say "spot interruption notice: $action; checkpointing and uploading now"
+    if action=$(imds meta-data/spot/instance-action); then
+      say "spot interruption notice: $action; checkpointing, then relaunching"
       echo "$action" > "$WORKDIR/spot-notice"
-      upload_run                        # the last checkpoint, at once
-      if [ -f "$WORKDIR/train.pid" ]; then kill -INT "$(cat "$WORKDIR/train.pid")" || true; fi
+      if [ -f "$WORKDIR/train.pid" ]; then kill -INT "$(cat "$WORKDIR/train.pid")"; fi
+      instance relaunch --reason "spot interruption ($action)" > "$WORKDIR/relaunch.txt"
+      say "relaunch: $(cat "$WORKDIR/relaunch.txt")"
+      return 0
     fi
   done
 }
 
+# The final upload, verified; on failure the reason is in $UPLOAD_ERROR.
+final_upload() {
+  local errors=$WORKDIR/upload-errors.txt
+  if instance final 2> "$errors"; then cat "$errors"; return 0; fi
+  cat "$errors"
+  UPLOAD_ERROR=$(grep '^error:' "$errors" | tail -n 1 | sed 's/^error: //')
+  UPLOAD_ERROR=${UPLOAD_ERROR:-see ec2/bootstrap.log}
+  return 1
+}
+
 finish() {
-  local rc=$?
-  set +e
-  if [ -n "${WATCHER:-}" ]; then kill "$WATCHER" 2>/dev/null; wait "$WATCHER" 2>/dev/null; fi
-  upload_run
-  if [ -f "$WORKDIR/spot-notice" ]; then
-    set_status "interrupted by spot ($(cat "$WORKDIR/spot-notice")): relaunch with ec2/launch resume $KFKD_RUN_ID"
+  local rc=$? rounds=0 uploaded=1 relaunched
+  set +eu                               # report whatever state the script was in
+  if [ -n "${LOGGER:-}" ]; then kill "$LOGGER" 2>/dev/null; fi
+  # After a spot notice the watcher is starting the successor: the upload goes on meanwhile.
+  if [ -n "${WATCHER:-}" ] && [ ! -f "$WORKDIR/spot-notice" ]; then
+    kill "$WATCHER" 2>/dev/null; wait "$WATCHER" 2>/dev/null
+  fi
+  if [ -n "$PY" ] && [ -d "$RUN_DIR" ]; then
+    until final_upload; do
+      rounds=$((rounds + 1))
+      set_status "upload-failed: $UPLOAD_ERROR; the run stays on this instance until the" \
+        "cost cap, the upload is tried again every ${KFKD_UPLOAD_RETRY_SECONDS} s"
+      upload_log
+      if [ "$KFKD_UPLOAD_ROUNDS" != 0 ] && [ "$rounds" -ge "$KFKD_UPLOAD_ROUNDS" ]; then
+        uploaded=0
+        break
+      fi
+      sleep "$KFKD_UPLOAD_RETRY_SECONDS"
+    done
+  fi
+  if [ -n "${WATCHER:-}" ] && [ -f "$WORKDIR/spot-notice" ]; then wait "$WATCHER"; fi
+  if [ "$uploaded" = 0 ]; then
+    rc=3
+  elif [ -f "$WORKDIR/spot-notice" ]; then
+    relaunched=$(cat "$WORKDIR/relaunch.txt" 2>/dev/null)
+    relaunched=${relaunched:-no relaunch (see ec2/bootstrap.log): ec2/launch resume $KFKD_RUN_ID}
+    set_status "interrupted by spot ($(cat "$WORKDIR/spot-notice")): $relaunched"
   elif [ "$rc" = 0 ]; then
-    set_status "done: run folder in $KFKD_S3_RUN"
+    set_status "done: run folder in $KFKD_S3_RUN (verified, ec2/upload.json)"
   else
     set_status "failed at step '$STEP' (exit $rc): ${FAILURE:-see ec2/bootstrap.log}"
   fi
   upload_log
-  if [ "$KFKD_SHUTDOWN" = 1 ]; then
+  if [ "$KFKD_SHUTDOWN" = 1 ] && [ "$uploaded" = 1 ]; then
     say "shutting down (the instance terminates)"
     shutdown -h now
   fi
+  exit "$rc"
 }
 trap finish EXIT
 
+: "${KFKD_RUN_ID:?}" "${KFKD_NET:?}" "${KFKD_S3_RUN:?}" "${KFKD_S3_CODE:?}" "${KFKD_BUCKET:?}"
 say "bootstrap of run $KFKD_RUN_ID ($MODE mode), log $LOG"
+INSTANCE_ID=$(imds meta-data/instance-id) || INSTANCE_ID=
 
 step "aws-cli"
 if ! command -v aws > /dev/null; then
@@ -123,49 +192,39 @@ if ! command -v aws > /dev/null; then
   fi
   PATH=$WORKDIR/awscli/bin:$PATH
 fi
+log_uploader &
+LOGGER=$!
 
 step "code"
 aws s3 cp --only-show-errors "$KFKD_S3_CODE" "$WORKDIR/code.tar.gz" \
   || fail "cannot read the code tarball $KFKD_S3_CODE"
 rm -rf "$SRC" && mkdir -p "$SRC" && tar -xzf "$WORKDIR/code.tar.gz" -C "$SRC"
-[ -f "$SRC/requirements.txt" ] || fail "the code has no requirements.txt"
+[ -f "$SRC/ec2/install_env.sh" ] || fail "the code has no ec2/install_env.sh"
 
 step "environment"
-if [ "$MODE" = gpu ]; then
-  CONDA=$WORKDIR/miniforge
-  if [ ! -x "$CONDA/bin/conda" ]; then
-    curl -fsSL -o "$WORKDIR/miniforge.sh" \
-      https://github.com/conda-forge/miniforge/releases/latest/download/Miniforge3-Linux-x86_64.sh \
-      || fail "cannot download Miniforge"
-    bash "$WORKDIR/miniforge.sh" -b -p "$CONDA" || fail "Miniforge did not install"
-  fi
-  ENV=$WORKDIR/env
-  if [ ! -x "$ENV/bin/python" ]; then
-    "$CONDA/bin/conda" env create -q -p "$ENV" -f "$SRC/ec2/environment.yml" \
-      || fail "conda could not create the environment of ec2/environment.yml"
-  fi
-  PY=$ENV/bin/python
-  export LD_LIBRARY_PATH=$ENV/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  DEVICE=cuda
-  FLAGS="dnn.include_path=$ENV/include,dnn.library_path=$ENV/lib"
-else
-  ENV=$WORKDIR/venv
-  if [ ! -x "$ENV/bin/python" ]; then
-    "${KFKD_BASE_PYTHON:-python3}" -m venv "$ENV" || fail "cannot create a venv"
-  fi
-  PY=$ENV/bin/python
-  DEVICE=cpu
-  FLAGS=
-fi
-"$PY" -m pip install -q -r "$SRC/requirements.txt" \
-  || fail "pip install -r requirements.txt failed"
+bash "$SRC/ec2/install_env.sh" "${INSTALL_ARGS[@]}" "$ENV" \
+  || fail "ec2/install_env.sh could not install the environment"
+# shellcheck source=/dev/null
+source "$ENV/kfkd-env.sh"
+PY=$ENV/bin/python
 # KFKD_THEANO_FLAGS (optional) come last, so they win.
-export THEANO_FLAGS="device=$DEVICE,floatX=float32,base_compiledir=$WORKDIR/theano${FLAGS:+,$FLAGS}${KFKD_THEANO_FLAGS:+,$KFKD_THEANO_FLAGS}"
-say "THEANO_FLAGS=$THEANO_FLAGS"
+export THEANO_FLAGS="$THEANO_FLAGS${KFKD_THEANO_FLAGS:+,$KFKD_THEANO_FLAGS}"
+say "THEANO_FLAGS=$THEANO_FLAGS KFKD_CUDNN=$KFKD_CUDNN"
 
 step "device check"
-(cd "$SRC" && "$PY" -m ec2.check_device --expect "$DEVICE") \
-  || fail "Theano does not compute on the $DEVICE device (see the check above): stopping before training"
+# The net's real training function, compiled and timed before any epoch (ec2/check_device.py).
+CHECK=("$KFKD_NET" --expect "$KFKD_DEVICE" --out "$SIDE" ${KFKD_EPOCHS:+--epochs "$KFKD_EPOCHS"}
+       ${KFKD_PRICE_PER_HOUR:+--price-per-hour "$KFKD_PRICE_PER_HOUR"}
+       ${KFKD_DEADLINE:+--deadline "$KFKD_DEADLINE"})
+CHECKED=0
+(cd "$SRC" && "$PY" -m ec2.check_device "${CHECK[@]}") || CHECKED=$?
+if [ -f "$SIDE/device.json" ]; then
+  aws s3 cp --only-show-errors "$SIDE/device.json" "$KFKD_S3_RUN/ec2/device.json" \
+    || say "could not upload device.json"
+fi
+[ "$CHECKED" = 0 ] \
+  || fail "Theano does not compute on the $KFKD_DEVICE device as it must" \
+          "(see the check above): stopping before training"
 
 step "data"
 DATA_ARGS=()
@@ -190,17 +249,17 @@ case $KFKD_DATA_SOURCE in
 esac
 
 step "resume"
-# A relaunched run (ec2/launch resume) finds its last uploaded checkpoint.
-aws s3 sync --only-show-errors "$KFKD_S3_RUN" "$RUN_DIR" --exclude 'ec2/*' \
-  || fail "cannot read $KFKD_S3_RUN"
+# A relaunched run finds the checkpoint its pointer names, verified (ec2/transfer.py).
 eval "RUN_ARGS=($KFKD_ARGS)"            # the launcher shell-quoted each option
-if [ -f "$RUN_DIR/checkpoint/history.json" ] || [ -f "$RUN_DIR/checkpoint.old/history.json" ]; then
-  say "found an uploaded checkpoint: resuming from it"
-  RUN_ARGS=(--resume "$RUN_DIR" ${KFKD_EPOCHS:+--epochs "$KFKD_EPOCHS"})
-else
-  rm -rf "$RUN_DIR"                     # files of an attempt that never checkpointed
-  RUN_ARGS=("$KFKD_NET" "${RUN_ARGS[@]}" --out "$RUN_DIR")
-fi
+RESTORED=0
+instance restore || RESTORED=$?
+case $RESTORED in
+  0) say "found an uploaded checkpoint: resuming from it"
+     RUN_ARGS=(--resume "$RUN_DIR" ${KFKD_EPOCHS:+--epochs "$KFKD_EPOCHS"}) ;;
+  3) rm -rf "$RUN_DIR"                  # files of an attempt that never checkpointed
+     RUN_ARGS=("$KFKD_NET" "${RUN_ARGS[@]}" --out "$RUN_DIR") ;;
+  *) fail "cannot restore the run's checkpoint from $KFKD_S3_RUN" ;;
+esac
 
 step "training"
 [ -f "$SRC/run_experiment.py" ] || fail "the code has no run_experiment.py"
@@ -211,5 +270,4 @@ WATCHER=$!
 # for the watcher: SIGINT makes run_experiment.py checkpoint and stop.
 (cd "$SRC" && bash -c 'echo $$ > "$0" && exec "$@"' "$WORKDIR/train.pid" \
   "$PY" run_experiment.py "${RUN_ARGS[@]}" "${DATA_ARGS[@]}") || fail "run_experiment.py failed"
-STEP=upload
 say "training finished"

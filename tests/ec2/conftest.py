@@ -38,3 +38,18 @@ def aws(moto_endpoint, monkeypatch, tmp_path):
     session.client('ssm').put_parameter(Name=AMI_PARAMETER, Value=image, Type='String')
     session.endpoint = moto_endpoint
     return session
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every AWS call the launcher makes in this test, as (operation, params)."""
+    import botocore.client
+    calls = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation, params):
+        calls.append((operation, params))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, '_make_api_call', record)
+    return calls

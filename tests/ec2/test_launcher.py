@@ -1,5 +1,5 @@
-"""ec2/launcher.py against moto's server: what it creates, finds and removes."""
-import base64
+"""ec2/launch (ec2/launcher.py and the modules it drives) against moto's server: what it
+creates, finds and removes."""
 import io
 import json
 import os
@@ -8,91 +8,13 @@ import time
 
 import pytest
 
-from ec2_moto import AMI_PARAMETER, BUCKET, REGION, fake_aws_env
-from ec2 import launcher
+from ec2_moto import (AMI_PARAMETER, BUCKET, TRAINING_CSV, assert_nothing_created, fake_aws_env,
+                      launch, live, our_groups, our_iam, our_instances, put_data, run_id_of,
+                      s3_keys, start_argv, user_data_of)
+from ec2 import catalog, launcher, lifecycle, plan
+from ec2.aws import Api
+from errors import UserError
 from tests.conftest import REPO, shared_path
-
-TRAINING_CSV = b'left_eye_center_x,Image\n66.0,1 2 3\n'
-
-
-def launch(capsys, *argv):
-    """Run ``ec2/launch argv`` in-process; returns (exit status, stdout, stderr)."""
-    status = launcher.main(list(argv))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def start_argv(*extra):
-    return ('net6', '--epochs', '3', '--bucket', BUCKET, '--ami-parameter', AMI_PARAMETER,
-            '--region', REGION) + extra
-
-
-def put_data(aws):
-    aws.client('s3').put_object(Bucket=BUCKET, Key='kfkd/data/training.csv', Body=TRAINING_CSV)
-
-
-def run_id_of(out):
-    line = [l for l in out.splitlines() if l.startswith('launched run ')][0]
-    return line.split()[2].rstrip(':')
-
-
-def our_instances(aws, run_id=None):
-    filters = [{'Name': 'tag:kfkd:project', 'Values': [launcher.PROJECT]}]
-    if run_id:
-        filters.append({'Name': 'tag:kfkd:run', 'Values': [run_id]})
-    answer = aws.client('ec2').describe_instances(Filters=filters)
-    return [i for r in answer['Reservations'] for i in r['Instances']]
-
-
-def live(instances):
-    return [i for i in instances if i['State']['Name'] not in ('terminated', 'shutting-down')]
-
-
-def our_groups(aws):
-    return aws.client('ec2').describe_security_groups(
-        Filters=[{'Name': 'tag:kfkd:project', 'Values': [launcher.PROJECT]}])['SecurityGroups']
-
-
-def our_iam(aws):
-    iam = aws.client('iam')
-    roles = [r['RoleName'] for r in iam.list_roles()['Roles'] if r['RoleName'].startswith('kfkd-')]
-    profiles = [p['InstanceProfileName'] for p in iam.list_instance_profiles()['InstanceProfiles']
-                if p['InstanceProfileName'].startswith('kfkd-')]
-    return roles, profiles
-
-
-def s3_keys(aws, prefix='kfkd/'):
-    answer = aws.client('s3').list_objects_v2(Bucket=BUCKET, Prefix=prefix)
-    return sorted(c['Key'] for c in answer.get('Contents', []))
-
-
-def assert_nothing_created(aws):
-    assert our_instances(aws) == []
-    assert our_groups(aws) == []
-    assert our_iam(aws) == ([], [])
-    assert [k for k in s3_keys(aws) if not k.startswith('kfkd/data/')] == []
-
-
-def user_data_of(aws, instance_id):
-    answer = aws.client('ec2').describe_instance_attribute(InstanceId=instance_id,
-                                                           Attribute='userData')
-    return base64.b64decode(answer['UserData']['Value']).decode('utf-8')
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Every AWS call the launcher makes in this test, as (operation, params)."""
-    import botocore.client
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def record(self, operation, params):
-        calls.append((operation, params))
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, '_make_api_call', record)
-    return calls
-
 
 # ---------------------------------------------------------------- launching
 
@@ -109,7 +31,7 @@ def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
     assert run_instances['MetadataOptions']['HttpTokens'] == 'required'
     assert instance['InstanceLifecycle'] == 'spot'
     tags = {t['Key']: t['Value'] for t in instance['Tags']}
-    assert tags['kfkd:project'] == launcher.PROJECT and tags['kfkd:run'] == run_id
+    assert tags['kfkd:project'] == plan.PROJECT and tags['kfkd:run'] == run_id
     image = aws.client('ssm').get_parameter(Name=AMI_PARAMETER)['Parameter']['Value']
     assert instance['ImageId'] == image
 
@@ -142,13 +64,13 @@ def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
     assert '$0.526' in out and 'seconds per epoch: 3.01' in out
 
 
-def test_on_demand_any_type_and_ssh_only_when_asked(aws, capsys):
+def test_on_demand_another_supported_type_and_ssh_only_when_asked(aws, capsys):
     put_data(aws)
-    status, out, err = launch(capsys, *start_argv('--on-demand', '--instance-type', 'g5.2xlarge',
+    status, out, err = launch(capsys, *start_argv('--on-demand', '--instance-type', 'p3.2xlarge',
                                                    '--ssh-from', '203.0.113.7/32'))
     assert status == 0, err
     [instance] = our_instances(aws, run_id_of(out))
-    assert instance['InstanceType'] == 'g5.2xlarge'
+    assert instance['InstanceType'] == 'p3.2xlarge'
     assert 'InstanceLifecycle' not in instance
     [group] = our_groups(aws)
     [rule] = group['IpPermissions']
@@ -164,7 +86,8 @@ def test_run_experiment_options_reach_the_user_data(aws, capsys):
     user_data = user_data_of(aws, instance['InstanceId'])
     config = [l for l in user_data.splitlines() if l.startswith('KFKD_ARGS=')][0]
     # The bootstrap evaluates this line: the shell must give back the same words.
-    words = subprocess.run(['bash', '-c', config + '\neval "A=($KFKD_ARGS)"; printf "%s\\n" "${A[@]}"'],
+    script = config + '\neval "A=($KFKD_ARGS)"; printf "%s\\n" "${A[@]}"'
+    words = subprocess.run(['bash', '-c', script],
                            capture_output=True, text=True, check=True).stdout.splitlines()
     assert words == ['--epochs', '3', '--seed', '7', '--limit', '64', '--compare-log', "a b's.csv"]
     assert 'KFKD_DATA_SOURCE=synthetic' in user_data
@@ -192,7 +115,7 @@ def test_dry_run_needs_no_credentials(monkeypatch, tmp_path, capsys):
     assert 'would call ec2.run_instances' in out
 
 
-# ---------------------------------------------------------------- status, fetch, terminate, cleanup
+# ---------------------------------------------------------------- status, fetch, cleanup
 
 def test_status_fetch_and_cleanup_twice(aws, capsys, tmp_path):
     put_data(aws)
@@ -204,7 +127,8 @@ def test_status_fetch_and_cleanup_twice(aws, capsys, tmp_path):
     history = b'epoch,train_loss,valid_loss,train_over_valid,dur_s\n1,0.1,0.05,2.0,3.0\n'
     s3.put_object(Bucket=BUCKET, Key=run_prefix + 'history.csv', Body=history)
     s3.put_object(Bucket=BUCKET, Key=run_prefix + 'checkpoint/history.json', Body=b'{}')
-    s3.put_object(Bucket=BUCKET, Key=run_prefix + 'ec2/status.txt', Body=b'2026 running: training\n')
+    s3.put_object(Bucket=BUCKET, Key=run_prefix + 'ec2/status.txt',
+                  Body=b'2026 running: training\n')
 
     status, out, err = launch(capsys, 'status', run_id, '--bucket', BUCKET)
     assert status == 0, err
@@ -288,12 +212,13 @@ def test_resume_relaunches_the_same_run(aws, capsys):
 @pytest.mark.parametrize('argv, message', [
     (('--instance-type', 'g4dn'), "instance type 'g4dn' is not of the form FAMILY.SIZE"),
     (('--instance-type', 'G4DN.XLARGE'), 'is not of the form FAMILY.SIZE'),
-    (('--instance-type', 'g2.2xlarge'), 'instance type g2.2xlarge does not exist in us-east-1 '
-                                        "(the study's g2 types are retired"),
+    (('--instance-type', 'g2.2xlarge'), "g2.2xlarge: the study's GRID K520: the g2 types are "
+                                        'retired; choose one of g4dn.xlarge'),
     (('--bucket', 'no-such-bucket-kfkd'), 'S3 bucket no-such-bucket-kfkd does not exist'),
     (('--ami-parameter', '/no/such/parameter'), 'SSM parameter /no/such/parameter does not exist'),
     (('--ssh-from', '0.0.0.0/99'), "--ssh-from '0.0.0.0/99' is not a CIDR"),
-    (('--kaggle-token-parameter', '/kfkd/none'), 'SSM parameter /kfkd/none (the Kaggle token) does not exist'),
+    (('--kaggle-token-parameter', '/kfkd/none'),
+     'SSM parameter /kfkd/none (the Kaggle token) does not exist'),
 ])
 def test_bad_input_gives_one_line_and_creates_nothing(aws, capsys, argv, message):
     put_data(aws)
@@ -376,14 +301,14 @@ def error_on(operation, code, message):
 def test_quota_errors_explain_and_clean_up(aws, capsys, monkeypatch, code, message):
     put_data(aws)
     event, handler = error_on('RunInstances', code, 'You have requested more than allowed')
-    client = launcher.Api.client
+    client = Api.client
 
     def failing_client(self, service):
         made = client(self, service)
         if service == 'ec2':
             made.meta.events.register(event, handler, unique_id='kfkd-test-quota')
         return made
-    monkeypatch.setattr(launcher.Api, 'client', failing_client)
+    monkeypatch.setattr(Api, 'client', failing_client)
     status, out, err = launch(capsys, *start_argv())
     assert status == 2
     assert message in err and err.count('\n') == 1
@@ -393,14 +318,14 @@ def test_quota_errors_explain_and_clean_up(aws, capsys, monkeypatch, code, messa
 def test_other_aws_refusals_are_one_line(aws, capsys, monkeypatch):
     put_data(aws)
     event, handler = error_on('CreateSecurityGroup', 'UnauthorizedOperation', 'not allowed')
-    client = launcher.Api.client
+    client = Api.client
 
     def failing_client(self, service):
         made = client(self, service)
         if service == 'ec2':
             made.meta.events.register(event, handler, unique_id='kfkd-test-denied')
         return made
-    monkeypatch.setattr(launcher.Api, 'client', failing_client)
+    monkeypatch.setattr(Api, 'client', failing_client)
     status, out, err = launch(capsys, *start_argv())
     assert status == 2
     assert err.startswith('error: AWS refused: ') and 'UnauthorizedOperation' in err
@@ -410,13 +335,13 @@ def test_other_aws_refusals_are_one_line(aws, capsys, monkeypatch):
 # ---------------------------------------------------------------- pieces without AWS
 
 def test_cost_estimate_numbers():
-    cost = launcher.estimate_cost('us-east-1', 'g4dn.xlarge', True, 1000, 18.94)
+    cost = plan.estimate_cost('us-east-1', 'g4dn.xlarge', True, 1000, 18.94)
     assert cost['usd_per_hour'] == 0.526
     assert cost['hours'] == pytest.approx((1000 * 18.94 + 900) / 3600.0)
     assert cost['usd'] == pytest.approx(cost['hours'] * 0.526)
-    unknown = launcher.estimate_cost('eu-west-1', 'g4dn.xlarge', True, 10, 1.0)
+    unknown = plan.estimate_cost('eu-west-1', 'g4dn.xlarge', True, 10, 1.0)
     assert unknown['usd_per_hour'] is None and unknown['usd'] is None
-    given = launcher.estimate_cost('eu-west-1', 'x9.huge', True, None, 1.0, price_per_hour=2)
+    given = plan.estimate_cost('eu-west-1', 'x9.huge', True, None, 1.0, price_per_hour_given=2)
     assert (given['usd_per_hour'], given['hours']) == (2.0, None)
 
 
@@ -424,36 +349,43 @@ def test_seconds_per_epoch_come_from_the_study_logs():
     # The table in the code is the mean dur_s of each of the study's logs.
     import csv
     logs = shared_path('data', 'w207_logs')
-    for net, log in [('cnet_nplfxl', 'CNet_NPLFXL_master_HEAD.csv'), ('net6', 'w207final_net6.csv'),
+    for net, log in [('cnet_nplfxl', 'CNet_NPLFXL_master_HEAD.csv'),
+                     ('net6', 'w207final_net6.csv'),
                      ('net6np', 'byron_net6NP.csv'), ('net1', 'w207final_net1.csv')]:
         with open(os.path.join(logs, log)) as f:
             durations = [float(row['dur_s']) for row in csv.DictReader(f)]
-        assert launcher.K520_SEC_PER_EPOCH[net] == pytest.approx(
+        assert catalog.K520_SEC_PER_EPOCH[net] == pytest.approx(
             sum(durations) / len(durations), abs=0.01)
-    assert launcher.sec_per_epoch_estimate('net6NP')[0] == 5.14
-    assert launcher.sec_per_epoch_estimate('convnet_stack')[0] == launcher.UNKNOWN_NET_SEC_PER_EPOCH
+    assert plan.sec_per_epoch_estimate('net6NP')[0] == 5.14
+    assert plan.sec_per_epoch_estimate('convnet_stack')[0] == catalog.UNKNOWN_NET_SEC_PER_EPOCH
 
 
 def test_user_data_over_16_kb_is_refused():
-    with pytest.raises(launcher.UserError, match='over the 16 KB EC2 limit'):
-        launcher.render_user_data({'KFKD_ARGS': 'x' * 9000})
+    with pytest.raises(UserError, match='over the 16 KB EC2 limit'):
+        plan.render_user_data({'KFKD_ARGS': 'x' * 9000}, '')
 
 
 def test_code_tarball_ships_the_code_and_no_venv_or_runs():
     import tarfile
-    names = tarfile.open(fileobj=io.BytesIO(launcher.code_tarball())).getnames()
+    names = tarfile.open(fileobj=io.BytesIO(lifecycle.code_tarball())).getnames()
     assert 'ec2/bootstrap.sh' in names and 'ec2/environment.yml' in names
+    assert 'ec2/install_env.sh' in names
     assert not any(n.split('/')[0] in ('.venv', 'runs', 'data', '.git') for n in names)
 
 
 def test_launch_script_runs_the_launcher():
-    result = subprocess.run([os.path.join(REPO, 'ec2', 'launch'), 'net6', '--instance-type', 'bad'],
+    result = subprocess.run([os.path.join(REPO, 'ec2', 'launch'), 'net6',
+                             '--instance-type', 'bad'],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("error: instance type 'bad' is not of the form")
 
 
-def test_docstring_examples():
+@pytest.mark.parametrize('module', ['catalog', 'plan', 'spec', 'preflight', 'transfer',
+                                    'check_device'])
+def test_docstring_examples(module):
     import doctest
-    result = doctest.testmod(launcher)
-    assert result.attempted >= 5 and result.failed == 0
+    import importlib
+    result = doctest.testmod(importlib.import_module('ec2.' + module),
+                             optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 1 and result.failed == 0

@@ -13,6 +13,8 @@ from tests.conftest import REPO
 def shell_scripts():
     scripts = []
     for path in sorted(glob.glob(os.path.join(REPO, 'ec2', '*'))):
+        if not os.path.isfile(path):
+            continue   # __pycache__
         with open(path, 'rb') as f:
             first = f.readline()
         if first.startswith(b'#!') and (b'bash' in first or first.rstrip().endswith(b'/sh')):
@@ -27,7 +29,7 @@ def shellcheck():
 
 def test_the_scripts_are_found():
     names = [os.path.basename(p) for p in shell_scripts()]
-    assert names == ['bootstrap.sh', 'launch']
+    assert names == ['bootstrap.sh', 'install_env.sh', 'launch']
 
 
 @pytest.mark.parametrize('script', shell_scripts(), ids=os.path.basename)

@@ -1,0 +1,58 @@
+"""ec2/preflight.py: a launch that cannot work is refused before anything is created."""
+import pytest
+
+from ec2_moto import BUCKET, assert_nothing_created, launch, put_data, start_argv
+from ec2 import catalog, preflight
+from errors import UserError
+
+
+@pytest.mark.parametrize('instance_type, gpu', [
+    ('g5.xlarge', 'NVIDIA A10G (compute capability 8.6)'),
+    ('g6.2xlarge', 'NVIDIA L4 (compute capability 8.9)'),
+    ('p4d.24xlarge', 'NVIDIA A100 (compute capability 8.0)'),
+    ('p5.48xlarge', 'NVIDIA H100 (compute capability 9.0)'),
+])
+def test_gpus_beyond_cuda_10_2_are_refused_before_any_call(aws, capsys, sent, instance_type,
+                                                            gpu):
+    put_data(aws)
+    del sent[:]
+    status, out, err = launch(capsys, *start_argv('--instance-type', instance_type))
+    assert status == 2 and sent == []
+    assert err.startswith('error: %s has an %s, beyond CUDA 10.2' % (instance_type, gpu))
+    assert 'choose one of g4dn.xlarge, g4dn.2xlarge, g4dn.4xlarge (NVIDIA T4, 7.5), ' \
+           'p3.2xlarge (NVIDIA V100, 7.0)' in err and err.count('\n') == 1
+    assert_nothing_created(aws)
+
+
+def test_a_dry_run_refuses_them_too(capsys):
+    status, out, err = launch(capsys, 'net6', '--bucket', BUCKET, '--dry-run',
+                              '--instance-type', 'g5.xlarge')
+    assert status == 2 and out == '' and 'g4dn.xlarge' in err
+
+
+@pytest.mark.parametrize('instance_type, message', [
+    ('c5.xlarge', 'c5.xlarge is not a GPU type this project supports'),
+    ('g5g.xlarge', 'g5g.xlarge: an arm64 (Graviton) type'),
+    ('g4dn', "instance type 'g4dn' is not of the form FAMILY.SIZE"),
+])
+def test_other_unusable_types(instance_type, message):
+    with pytest.raises(UserError, match=message.replace('(', r'\(').replace(')', r'\)')):
+        preflight.check_instance_type(instance_type)
+
+
+def test_every_supported_type_can_be_targeted():
+    for name, known in catalog.INSTANCE_TYPES.items():
+        preflight.check_instance_type(name)
+        assert known.compute_capability <= catalog.MAX_COMPUTE_CAPABILITY
+        assert known.price_read and known.usd_per_hour > 0
+
+
+@pytest.mark.parametrize('argv, message', [
+    (('--max-hours', '0.1'), '--max-hours 0.1 leaves no time to train after the 15 min setup'),
+    (('--max-restarts', '-1'), '--max-restarts must be 0 or more'),
+    (('--', '--epochs', '9'), 'give --epochs before --'),
+    (('--epochs', '0'), '--epochs must be at least 1'),
+])
+def test_bad_caps_are_refused_before_any_call(capsys, sent, argv, message):
+    status, out, err = launch(capsys, *start_argv(*argv))
+    assert status == 2 and message in err and sent == []
