@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-import compat  # noqa: F401  (before theano, always)
+import compat  # before theano, always
 import theano
 
 import nets
@@ -166,19 +166,18 @@ def implementations(infos):
 # ---------------------------------------------------------------- the device
 
 def runtime_info():
-    """runtime_info() -> dict: the device asked for and the one Theano computes on
+    """runtime_info() -> dict: compat's record of the device, plus what the self-test reads
 
-    (Read from ``theano.config`` here; compat's ``runtime_info()`` will
-    answer the same when it lands.)
+    ``compat.runtime_info()`` (the device asked for and the one Theano
+    computes on, the pooling and dropout implementations) with
+    ``gpu_active``, ``cudnn_requested`` (``KFKD_CUDNN=1``) and
+    ``theano_flags``.
     """
-    gpuarray = sys.modules.get('theano.gpuarray')
-    active = bool(gpuarray is not None and getattr(gpuarray, 'pygpu_activated', False))
-    requested = str(theano.config.device)
-    return {'requested_device': requested, 'device': requested if active else 'cpu',
-            'gpu_active': active, 'cudnn_requested': os.environ.get('KFKD_CUDNN') == '1',
-            'dnn_enabled': str(theano.config.dnn.enabled),
-            'theano_flags': os.environ.get('THEANO_FLAGS', ''),
-            'theano': theano.__version__}
+    info = dict(compat.runtime_info())
+    info.update(gpu_active=info['device'] != 'cpu',
+                cudnn_requested=os.environ.get('KFKD_CUDNN') == '1',
+                theano_flags=os.environ.get('THEANO_FLAGS', ''))
+    return info
 
 
 def _nvidia_smi():
