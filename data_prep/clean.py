@@ -370,7 +370,10 @@ def auto_flags(keypoints, images):
     1
     """
     keypoints, images = _check_arrays(keypoints, images)
-    k = lambda name: _column(keypoints, name)
+
+    def k(name):
+        return _column(keypoints, name)
+
     found = collections.OrderedDict()
     found.update(_duplicates(keypoints, images))
     found['left_eye_not_on_right'] = _flagged(

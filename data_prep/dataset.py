@@ -65,7 +65,8 @@ MIN_ROWS = 10
 Dataset = collections.namedtuple('Dataset', [
     'X', 'y', 'mask', 'image_ids', 'path', 'sha256', 'kind', 'labels',
     'preprocess', 'cleaning'], defaults=(None,))
-Dataset.__doc__ = """Dataset(X, y, mask, image_ids, path, sha256, kind, labels, preprocess, cleaning=None)
+Dataset.__doc__ = """Dataset(X, y, mask, image_ids, path, sha256, kind, labels, preprocess,
+cleaning=None)
 
 X : float32 (n, 1, 96, 96) in [0, 1] (after ``preprocess``).
 y : float32 (n, 30) scaled (y - 48) / 48, 0 where missing; None for test.
@@ -191,7 +192,9 @@ def load_dataset(data=None, kind='training', labels='complete',
                  preprocess='none', shuffle_seed=42,
                  n_synthetic=DEFAULT_N_SYNTHETIC, cache_dir=None,
                  use_cache=True, clean='none', clean_list=None):
-    """load_dataset(data=None, kind='training', labels='complete', preprocess='none', shuffle_seed=42, n_synthetic=2140, cache_dir=None, use_cache=True, clean='none', clean_list=None)
+    """load_dataset(data=None, kind='training', labels='complete', preprocess='none',
+    shuffle_seed=42, n_synthetic=2140, cache_dir=None, use_cache=True, clean='none',
+    clean_list=None)
 
     Load Kaggle's (or synthetic) faces ready for a net.
 
@@ -239,7 +242,7 @@ def load_dataset(data=None, kind='training', labels='complete',
     """
     if kind not in KINDS:
         raise UserError('unknown kind %r; valid: %s' % (kind,
-                                                         ', '.join(KINDS)))
+                                                        ', '.join(KINDS)))
     columns = label_columns(labels)
     check_method(preprocess)
     check_clean_method(clean)
@@ -319,7 +322,8 @@ def training_targets(dataset):
 def load_training_data(data, preprocess='none', labels='complete',
                        limit=None, sha256=None, clean='none',
                        clean_list=None, dropped_rows=None):
-    """load_training_data(data, preprocess='none', labels='complete', limit=None, sha256=None, clean='none', clean_list=None, dropped_rows=None)
+    """load_training_data(data, preprocess='none', labels='complete', limit=None, sha256=None,
+    clean='none', clean_list=None, dropped_rows=None)
 
     A training run's rows: cleaned, those of the label set `labels`,
     shuffled with :data:`SHUFFLE_SEED`, the first `limit` of them when

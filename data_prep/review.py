@@ -84,7 +84,7 @@ def _title(record):
     first = record['values'].get('duplicate_of')
     return '\n'.join(['row %d%s' % (record['row'], '' if first is None else
                                     ' (image of row %d)' % first)]
-                      + record['rules'])
+                     + record['rules'])
 
 
 def _write_pages(out, images, keypoints, dropped, source):

@@ -111,15 +111,20 @@ def _mix(image, coverage, value):
 def _render(p, pts, rng):
     """float (m, 96, 96) in [0, 1] for a block of faces."""
     m = len(p['cx'])
+
     # float32: a third faster than float64 and far finer than uint8 output.
-    col = lambda name: p[name][:, None, None].astype(np.float32)
+    def col(name):
+        return p[name][:, None, None].astype(np.float32)
+
     grid = np.arange(SIDE, dtype=np.float32)
     gx, gy = grid[None, None, :], grid[None, :, None]
     dx, dy = gx - col('cx'), gy - col('cy')
     cos, sin, s = np.cos(col('angle')), np.sin(col('angle')), col('scale')
     u = (cos * dx + sin * dy) / s  # pixel positions in each face's frame
     v = (-sin * dx + cos * dy) / s
-    k = lambda i, axis: pts[:, i, axis][:, None, None].astype(np.float32)
+
+    def k(i, axis):
+        return pts[:, i, axis][:, None, None].astype(np.float32)
 
     image = col('background') + col('gradient') * (gx - 48) / 96 + 0 * gy
     skin = col('skin')

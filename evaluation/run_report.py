@@ -137,7 +137,7 @@ def errors_markdown(table, title):
         if name == 'overall':
             name, cells = '**overall**', ['**%s**' % c for c in cells]
         lines.append('| %s | %s | %s | %d |' % (name, cells[0], cells[1],
-                                               row['n']))
+                                                row['n']))
     return '\n'.join(lines) + '\n'
 
 

@@ -62,7 +62,7 @@ def load_trained_net(run_folder, weights=None):
         message = str(e)
         if name not in message:
             message += ' (run %s expects the weights of %s)' % (run_folder,
-                                                                 name)
+                                                                name)
         raise UserError(message)
     return net, manifest
 

@@ -188,7 +188,7 @@ def _cv_results(folder):
             else '%d-%d' % (epochs[0], epochs[-1]))
     if epochs and status != 'completed':
         text += ' (%d of %d folds finished)' % (summary['finished'],
-                                                 summary['folds'])
+                                                summary['folds'])
     durations = [r['dur_s'] for f in folds for r in f['history']]
     first = folds[0]
     cells.update({

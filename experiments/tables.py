@@ -153,7 +153,9 @@ def get_table(name):
     0.1
     >>> get_table('pooling')
     Traceback (most recent call last):
-    errors.UserError: unknown table 'pooling'; valid: preprocessing, convnet_comparison, hidden_units, conv1_filter_size, dropout, dct_augmentation, hidden_layers, nonlinearity, conv_nets
+    errors.UserError: unknown table 'pooling'; valid: preprocessing, convnet_comparison,
+    hidden_units, conv1_filter_size, dropout, dct_augmentation, hidden_layers, nonlinearity,
+    conv_nets
     """
     try:
         return TABLES[name]

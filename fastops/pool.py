@@ -171,7 +171,10 @@ class NonOverlappingMaxPoolGrad(gof.OpenMPOp):
         ph, pw = self.ws
         oh, ow = maxout.shape[2], maxout.shape[3]
         gx = np.zeros_like(x)
-        up = lambda a: np.repeat(np.repeat(a, ph, axis=2), pw, axis=3)
+
+        def up(a):
+            return np.repeat(np.repeat(a, ph, axis=2), pw, axis=3)
+
         xc = x[:, :, :oh * ph, :ow * pw]
         gx[:, :, :oh * ph, :ow * pw] = np.where(
             xc == up(maxout), x.dtype.type(0) + up(gz), x.dtype.type(0))

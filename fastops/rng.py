@@ -37,20 +37,26 @@ _STEP = """
             npy_int32 y1, y2;
             y1 = (npy_int32)((npy_uint32)((x12 & MASK12) << 22) + (npy_uint32)(x12 >> 9)
                              + (npy_uint32)((x13 & MASK13) << 7) + (npy_uint32)(x13 >> 24));
-            y1 = ((npy_uint32)y1 >= (npy_uint32)M1) ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M1) : y1;
+            y1 = ((npy_uint32)y1 >= (npy_uint32)M1)
+                 ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M1) : y1;
             y1 = (npy_int32)((npy_uint32)y1 + (npy_uint32)x13);
-            y1 = ((npy_uint32)y1 >= (npy_uint32)M1) ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M1) : y1;
+            y1 = ((npy_uint32)y1 >= (npy_uint32)M1)
+                 ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M1) : y1;
             x13 = x12; x12 = x11; x11 = y1;
             y1 = (npy_int32)((npy_uint32)((x21 & MASK2) << 15)
                              + (npy_uint32)(MULT2 * (x21 >> 16)));
-            y1 = ((npy_uint32)y1 >= (npy_uint32)M2) ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M2) : y1;
+            y1 = ((npy_uint32)y1 >= (npy_uint32)M2)
+                 ? (npy_int32)((npy_uint32)y1 - (npy_uint32)M2) : y1;
             y2 = (npy_int32)((npy_uint32)((x23 & MASK2) << 15)
                              + (npy_uint32)(MULT2 * (x23 >> 16)));
-            y2 = ((npy_uint32)y2 >= (npy_uint32)M2) ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
+            y2 = ((npy_uint32)y2 >= (npy_uint32)M2)
+                 ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
             y2 = (npy_int32)((npy_uint32)y2 + (npy_uint32)x23);
-            y2 = ((npy_uint32)y2 >= (npy_uint32)M2) ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
+            y2 = ((npy_uint32)y2 >= (npy_uint32)M2)
+                 ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
             y2 = (npy_int32)((npy_uint32)y2 + (npy_uint32)y1);
-            y2 = ((npy_uint32)y2 >= (npy_uint32)M2) ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
+            y2 = ((npy_uint32)y2 >= (npy_uint32)M2)
+                 ? (npy_int32)((npy_uint32)y2 - (npy_uint32)M2) : y2;
             x23 = x22; x22 = x21; x21 = y2;
             npy_int32 d = x11 - x21;
             d = (d <= 0) ? d + M1 : d;

@@ -1,35 +1,41 @@
-"""The examples in the project's docstrings run and print what they show."""
-import doctest
-import importlib
-import os
+"""pytest.ini collects the docstring examples of every package and top-level module.
 
-import pytest
+pytest's own ``--doctest-modules`` runs the examples; what it cannot know is which folders are
+the project's modules. These tests fail when a package or module is added and pytest.ini's
+``testpaths`` does not name it (its examples would silently never run).
+"""
+import configparser
+import os
 
 from tests.conftest import REPO
 
-# compat first: it sets Theano's flags before anything imports Theano.
-PACKAGES = ('compat', 'data_prep', 'nets', 'training', 'evaluation', 'experiments',
-            'fastops')
+#: Folders of the repository that hold scripts, not modules (bench/pytorch_reference.py
+#: imports torch, which the project does not install).
+SCRIPTS = ('bench',)
 
 
-def project_modules():
-    names = ['errors']
-    for package in PACKAGES:
-        folder = os.path.join(REPO, package)
-        if not os.path.isdir(folder):
-            continue
-        for filename in sorted(os.listdir(folder)):
-            if filename.endswith('.py') and filename != '__main__.py':
-                stem = filename[:-3]
-                names.append(package if stem == '__init__' else
-                             '%s.%s' % (package, stem))
-    return names
+def pytest_ini():
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(REPO, 'pytest.ini'))
+    return parser['pytest']
 
 
-@pytest.mark.parametrize('name', project_modules())
-def test_docstring_examples(name):
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS
-                             | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0, '%d of %d examples in %s failed' % (
-        result.failed, result.attempted, name)
+def test_doctests_are_collected_by_pytest_itself():
+    ini = pytest_ini()
+    assert '--doctest-modules' in ini['addopts'].split()
+    assert set(ini['doctest_optionflags'].split()) == {'ELLIPSIS', 'NORMALIZE_WHITESPACE'}
+
+
+def test_testpaths_name_every_package_and_top_level_module():
+    packages = sorted(name for name in os.listdir(REPO)
+                      if os.path.isfile(os.path.join(REPO, name, '__init__.py')))
+    modules = sorted(name for name in os.listdir(REPO)
+                     if name.endswith('.py') and name != 'conftest.py')
+    testpaths = pytest_ini()['testpaths'].split()
+    assert 'tests' in testpaths
+    assert {'compat', 'data_prep', 'nets', 'training', 'evaluation', 'experiments',
+            'fastops', 'ec2'} <= set(packages)
+    assert {'errors.py', 'paths.py', 'run_folder.py', 'predict.py'} <= set(modules)
+    missing = sorted(set(packages + modules) - set(testpaths))
+    assert not missing, 'pytest.ini testpaths lacks %s' % ', '.join(missing)
+    assert not set(SCRIPTS) & set(testpaths)

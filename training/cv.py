@@ -169,7 +169,8 @@ def _plain(keywords, what):
 
 def run_cv(net_name, n_folds, out=None, runs_dir='runs', command=None,
            log=print, **run_keywords):
-    """run_cv(net_name, n_folds, out=None, runs_dir='runs', command=None, log=print, **run_keywords)
+    """run_cv(net_name, n_folds, out=None, runs_dir='runs', command=None, log=print,
+    **run_keywords)
 
     Train fold 1..K of `net_name` into ``<parent>/fold<k>`` and write the
     summary (see the module's doc).
@@ -294,7 +295,7 @@ def _run_folds(parent, manifest, epochs=None, command=None, log=print):
                     continue
             if status == 'absent':
                 log('fold %d of %d: training %s' % (k, n_folds,
-                                                     manifest['net']))
+                                                    manifest['net']))
                 training_run.run(manifest['net'], out=folder,
                                  fold=(k, n_folds), command=command,
                                  **keywords)
@@ -499,8 +500,8 @@ def summary_line(summary):
     'net1: 3 of 3 folds finished; valid loss 0.00200 ± 0.00010, valid RMSE 2.100 ± 0.050 px'
     """
     line = '%s: %d of %d folds finished' % (summary['net'],
-                                           summary['finished'],
-                                           summary['folds'])
+                                            summary['finished'],
+                                            summary['folds'])
     mean, std = summary['mean'], summary['std']
     if mean.get('valid_loss') is not None:
         line += '; valid loss %s, valid RMSE %s px' % (

@@ -2,7 +2,7 @@
 
 nolearn 0.6.1's ``TrainSplit(eval_size=0.2)`` validates on the first block
 of ``sklearn.cross_validation.KFold(n, 5)`` (unshuffled, contiguous blocks;
-``compat.KFold`` where scikit-learn no longer has it). :class:`FoldSplit`
+``compat.folds.KFold`` where scikit-learn no longer has it). :class:`FoldSplit`
 validates on block ``k`` of ``KFold(n, K)`` instead, so fold 1 of 5 holds
 out exactly the rows a default run holds out. A fold is ``(k, K)``,
 1-based, as a run's ``manifest.json`` records it (``"fold": [k, K]``).
@@ -13,8 +13,6 @@ runs all K and sums them up.
 >>> rows.tolist()
 [4, 5, 6]
 """
-import numpy as np
-
 import compat
 from errors import UserError
 
@@ -48,7 +46,7 @@ def fold_rows(n, fold):
     """fold_rows(n, fold)
 
     ``(train_rows, valid_rows)`` of fold ``(k, K)`` of ``n`` rows: the
-    ``k``-th block of ``compat.KFold(n, K)`` validates (the first ``n % K``
+    ``k``-th block of ``compat.folds.KFold(n, K)`` validates (the first ``n % K``
     blocks hold one row more), the others train.
 
     >>> train, valid = fold_rows(2140, (1, 5))
@@ -64,7 +62,7 @@ def fold_rows(n, fold):
     if n_folds > n:
         raise UserError('%d folds of %d rows: every fold needs a row to '
                         'validate on' % (n_folds, n))
-    for i, (train, valid) in enumerate(compat.KFold(n, n_folds), 1):
+    for i, (train, valid) in enumerate(compat.folds.KFold(n, n_folds), 1):
         if i == k:
             return train, valid
 
@@ -76,6 +74,7 @@ class FoldSplit(object):
     ``X_train, X_valid, y_train, y_valid`` with fold ``k`` of ``n_folds``
     (:func:`fold_rows`) held out, rows in their order.
 
+    >>> import numpy as np
     >>> X = np.arange(10).reshape(10, 1)
     >>> X_train, X_valid, y_train, y_valid = FoldSplit(5, 5)(X, X, None)
     >>> X_valid.ravel().tolist(), len(X_train)

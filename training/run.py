@@ -249,7 +249,10 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
         seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None,
         compare_log=None, net_overrides=None, command=None, runs_dir='runs',
         clean='none', clean_list=None, fold=None):
-    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42, out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None, net_overrides=None, command=None, runs_dir='runs', clean='none', clean_list=None, fold=None)
+    """run(net_name, epochs=None, data=None, preprocess='none', labels='complete', seed=42,
+    out=None, checkpoint_every=10, limit=None, batch_size=None, compare_log=None,
+    net_overrides=None, command=None, runs_dir='runs', clean='none', clean_list=None,
+    fold=None)
 
     Train net `net_name` and write a run folder (see the module's doc).
 
@@ -419,4 +422,3 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
            expected=manifest.get('seconds_per_epoch'),
            source="median of this run's last session")
     return folder
-

@@ -134,7 +134,7 @@ def load_weights(net, path, net_name=None):
         parts = []
         if missing:
             parts.append('%s lacks %s' % (os.path.basename(path),
-                                           ', '.join(missing[:4])))
+                                          ', '.join(missing[:4])))
         if extra:
             parts.append('it has %s, which %s does not'
                          % (', '.join(extra[:4]), label))

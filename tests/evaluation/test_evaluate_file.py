@@ -172,7 +172,7 @@ def _bad_files(folder, labelled):
     ('unlabelled.csv', UserError, 'holds no labelled keypoint'),
 ])
 def test_files_of_the_wrong_kind_are_refused(tiny_run, labelled, tmp_path,
-                                            name, error, message):
+                                             name, error, message):
     _bad_files(tmp_path, labelled)
     with pytest.raises(error, match=message) as e:
         evaluate_file(tiny_run, str(tmp_path / name),

@@ -78,7 +78,7 @@ def test_no_valid_predictions_is_a_user_error(tiny_run, tmp_path):
 
 
 def test_sparse_run_s_report_is_over_its_eight_columns(tiny_sparse_run,
-                                                      tmp_path):
+                                                       tmp_path):
     folder = tmp_path / 'run'
     shutil.copytree(tiny_sparse_run, folder)
     table = write_run_report(str(folder))['table']
@@ -97,6 +97,7 @@ def test_report_titles_count_the_missing_keypoints(tmp_path, monkeypatch):
     folder = run('net1', epochs=1, data='synthetic', limit=ROWS, labels='all',
                  net_overrides={'hidden_num_units': 10},
                  out=str(tmp_path / 'all'), command=['tests'])
+
     def face_grid(images, y_true, y_pred, path, titles=None, **kwargs):
         drawn[os.path.basename(path)] = titles
     drawn = {}

@@ -69,7 +69,7 @@ def test_check_refuses_what_kaggle_would_reject(small_lookup, change,
 
 
 def test_write_never_replaces_a_good_file_with_a_bad_one(small_lookup,
-                                                          tmp_path):
+                                                         tmp_path):
     path = tmp_path / 'submission.csv'
     good = make_submission(small_lookup, [1, 2, 3], np.full((3, 30), 40.0))
     write_submission(good, small_lookup, str(path))

@@ -55,7 +55,7 @@ def test_dropout_rows_get_a_dropout_layer():
     net = nets.build_net(row.net, **net_overrides(row))
     net.initialize_layers()
     assert [name for name, _ in net.layers] == ['input', 'hidden', 'dropout',
-                                                 'output']
+                                                'output']
     assert net.layers_['dropout'].p == pytest.approx(0.3)
     assert net.layers_['hidden'].num_units == 500
 

@@ -247,7 +247,7 @@ def test_bad_cv_options_leave_no_folder(tmp_path, name, n_folds, kwargs,
                    net_overrides=TINY_NET1)
     options.update(kwargs)
     with pytest.raises(UserError, match=message):
-        cv.run_cv(name, n_folds, out=str(tmp_path / 'p'), log=lambda l: None,
+        cv.run_cv(name, n_folds, out=str(tmp_path / 'p'), log=lambda line: None,
                   **options)
     assert not os.path.exists(str(tmp_path / 'p'))
 

@@ -1,6 +1,5 @@
 """LinearSchedule, EarlyStopping and StopOnNonFinite on fake and real nets."""
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
-import types
 
 import numpy as np
 import pytest

@@ -386,7 +386,7 @@ def test_eta_before_the_first_epoch_and_on_every_line(tmp_path, capsys):
 
 
 def test_labels_all_resumes_with_its_mask_and_expected_speed(all_run,
-                                                            tmp_path, capsys):
+                                                             tmp_path, capsys):
     import shutil
     folder = str(tmp_path / 'again')
     shutil.copytree(all_run, folder)
