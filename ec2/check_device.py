@@ -366,8 +366,8 @@ def format_report(report):
                                          counts['host']))
         for place, ops in report['placement'].items():
             if ops:
-                lines.append('    %-8s %s' % (place, ', '.join('%s x%d' % item
-                                                              for item in ops.items())))
+                counts = ', '.join('%s x%d' % item for item in ops.items())
+                lines.append('    %-8s %s' % (place, counts))
         host = report['host_compute_ops']
         lines.append('  host compute ops: %d%s' % (
             sum(host.values()), ' (expected: the device is the CPU)'

@@ -81,8 +81,8 @@ def main(argv=None, api=None, out=None):
         # On the instance every failure must leave a reason for the status line.
         if not aws.is_client_error(exc):
             traceback.print_exc()
-        sys.stderr.write('error: %s%s: %s\n' % ('AWS refused: ' if aws.is_client_error(exc)
-                                                 else '', type(exc).__name__, exc))
+        refused = 'AWS refused: ' if aws.is_client_error(exc) else ''
+        sys.stderr.write('error: %s%s: %s\n' % (refused, type(exc).__name__, exc))
         return 2
     return 0
 

@@ -99,8 +99,8 @@ def check_spec(spec):
     estimate = plan.run_hours(spec.epochs, spec.seconds_per_epoch[0])
     if spec.max_hours * 60 < catalog.SETUP_MINUTES + 5:
         raise UserError('--max-hours %g leaves no time to train after the %.0f min setup '
-                        '(the estimate is %.2f h)' % (spec.max_hours, catalog.SETUP_MINUTES,
-                                                     estimate))
+                        '(the estimate is %.2f h)'
+                        % (spec.max_hours, catalog.SETUP_MINUTES, estimate))
 
 
 # ---------------------------------------------------------------- asking AWS

@@ -48,7 +48,7 @@ def put_data(aws):
 
 
 def run_id_of(out):
-    line = [l for l in out.splitlines() if l.startswith('launched run ')][0]
+    line = [ln for ln in out.splitlines() if ln.startswith('launched run ')][0]
     return line.split()[2].rstrip(':')
 
 

@@ -101,8 +101,8 @@ def read_s3(aws, key):
     return aws.client('s3').get_object(Bucket=BUCKET, Key=key)['Body'].read().decode()
 
 
-def test_bootstrap_trains_uploads_verified_and_the_launcher_fetches(aws, capsys, tmp_path,
-                                                                     shared_venv):
+def test_bootstrap_trains_uploads_verified_and_the_launcher_fetches(
+        aws, capsys, tmp_path, shared_venv):
     needs_bootstrap_pieces()
     run_id, user_data = launch_and_get_user_data(aws, capsys, tmp_path, '1', '--', '--limit',
                                                  '64')
@@ -139,8 +139,8 @@ def test_bootstrap_trains_uploads_verified_and_the_launcher_fetches(aws, capsys,
     # (Resuming from that checkpoint on a new instance: the spot test below.)
 
 
-def test_bootstrap_stops_with_a_clear_message_when_the_device_is_wrong(aws, capsys, tmp_path,
-                                                                        shared_venv):
+def test_bootstrap_stops_with_a_clear_message_when_the_device_is_wrong(
+        aws, capsys, tmp_path, shared_venv):
     needs_bootstrap_pieces()
     run_id, user_data = launch_and_get_user_data(aws, capsys, tmp_path)
     workdir = instance_folder(tmp_path, 'instance', shared_venv)
@@ -236,8 +236,8 @@ def test_spot_notice_checkpoints_relaunches_and_the_successor_continues(aws, cap
     assert attempts[1]['deadline'] == attempts[0]['deadline'] and attempts[0]['ended_at']
     assert successor['InstanceType'] == 'g4dn.xlarge'
     second = user_data_of(aws, successor['InstanceId'])
-    settings = [l for l in user_data.read_text().splitlines() if l.startswith('KFKD_')]
-    assert [l for l in second.splitlines() if l.startswith('KFKD_')] == settings
+    settings = [ln for ln in user_data.read_text().splitlines() if ln.startswith('KFKD_')]
+    assert [ln for ln in second.splitlines() if ln.startswith('KFKD_')] == settings
     minutes = [int(re.search(r'shutdown -h \+(\d+)', text).group(1))
                for text in (user_data.read_text(), second)]
     assert minutes[1] <= minutes[0]

@@ -18,6 +18,7 @@ from tests.conftest import REPO, shared_path
 
 # ---------------------------------------------------------------- launching
 
+
 def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
     put_data(aws)
     status, out, err = launch(capsys, *start_argv())
@@ -67,7 +68,7 @@ def test_start_launches_a_spot_instance_with_least_privilege(aws, capsys, sent):
 def test_on_demand_another_supported_type_and_ssh_only_when_asked(aws, capsys):
     put_data(aws)
     status, out, err = launch(capsys, *start_argv('--on-demand', '--instance-type', 'p3.2xlarge',
-                                                   '--ssh-from', '203.0.113.7/32'))
+                                                  '--ssh-from', '203.0.113.7/32'))
     assert status == 0, err
     [instance] = our_instances(aws, run_id_of(out))
     assert instance['InstanceType'] == 'p3.2xlarge'
@@ -80,11 +81,11 @@ def test_on_demand_another_supported_type_and_ssh_only_when_asked(aws, capsys):
 
 def test_run_experiment_options_reach_the_user_data(aws, capsys):
     status, out, err = launch(capsys, *start_argv('--data', 'synthetic', '--seed', '7', '--',
-                                                   '--limit', '64', '--compare-log', "a b's.csv"))
+                                                  '--limit', '64', '--compare-log', "a b's.csv"))
     assert status == 0, err
     [instance] = our_instances(aws, run_id_of(out))
     user_data = user_data_of(aws, instance['InstanceId'])
-    config = [l for l in user_data.splitlines() if l.startswith('KFKD_ARGS=')][0]
+    config = [ln for ln in user_data.splitlines() if ln.startswith('KFKD_ARGS=')][0]
     # The bootstrap evaluates this line: the shell must give back the same words.
     script = config + '\neval "A=($KFKD_ARGS)"; printf "%s\\n" "${A[@]}"'
     words = subprocess.run(['bash', '-c', script],

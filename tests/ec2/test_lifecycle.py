@@ -12,8 +12,8 @@ from ec2.aws import Api
 
 
 def settings(user_data, but=('KFKD_DEADLINE',)):
-    return [l for l in user_data.splitlines()
-            if l.startswith('KFKD_') and l.split('=')[0] not in but]
+    return [ln for ln in user_data.splitlines()
+            if ln.startswith('KFKD_') and ln.split('=')[0] not in but]
 
 
 def minutes(user_data):

@@ -12,8 +12,8 @@ from errors import UserError
     ('p4d.24xlarge', 'NVIDIA A100 (compute capability 8.0)'),
     ('p5.48xlarge', 'NVIDIA H100 (compute capability 9.0)'),
 ])
-def test_gpus_beyond_cuda_10_2_are_refused_before_any_call(aws, capsys, sent, instance_type,
-                                                            gpu):
+def test_gpus_beyond_cuda_10_2_are_refused_before_any_call(
+        aws, capsys, sent, instance_type, gpu):
     put_data(aws)
     del sent[:]
     status, out, err = launch(capsys, *start_argv('--instance-type', instance_type))
