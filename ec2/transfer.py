@@ -30,7 +30,7 @@ import time
 
 from ec2 import aws, plan
 from errors import UserError
-from training.checkpoint import CHECKPOINT_DIR
+from run_folder import CHECKPOINT
 
 __all__ = ['TransferError', 'retry', 'DEFAULT_DELAYS', 'build_archive', 'upload_checkpoint',
            'restore_checkpoint', 'upload_run', 'run_files', 'progress_of']
@@ -98,7 +98,7 @@ def _put_verified(api, bucket, key, path, sha256, delays, sleep, log):
 def _checkpoint_folder(run_dir):
     """The newest complete checkpoint folder: ``checkpoint``, or ``checkpoint.old`` between
     the two renames of ``training.checkpoint.write_checkpoint``."""
-    for name in (CHECKPOINT_DIR, CHECKPOINT_DIR + '.old'):
+    for name in (CHECKPOINT, CHECKPOINT + '.old'):
         path = os.path.join(run_dir, name)
         if os.path.isfile(os.path.join(path, 'history.json')):
             return path
@@ -135,7 +135,7 @@ def _archive_folder(folder, manifest, path):
                     if name == 'history.json':
                         history = json.loads(f.read().decode('utf-8'))
                         f.seek(0)
-                    _add(tar, CHECKPOINT_DIR + '/' + name, f)
+                    _add(tar, CHECKPOINT + '/' + name, f)
             if os.path.isfile(manifest):
                 with open(manifest, 'rb') as f:
                     _add(tar, 'manifest.json', f)
@@ -276,10 +276,10 @@ def _extract(archive, scratch, run_dir):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, 'wb') as f:
                 shutil.copyfileobj(tar.extractfile(member), f)
-    final = os.path.join(run_dir, CHECKPOINT_DIR)
+    final = os.path.join(run_dir, CHECKPOINT)
     if os.path.isdir(final):
         shutil.rmtree(final)
-    os.rename(os.path.join(unpacked, CHECKPOINT_DIR), final)
+    os.rename(os.path.join(unpacked, CHECKPOINT), final)
     manifest = os.path.join(unpacked, 'manifest.json')
     if os.path.isfile(manifest) and not os.path.exists(os.path.join(run_dir, 'manifest.json')):
         os.rename(manifest, os.path.join(run_dir, 'manifest.json'))
@@ -294,7 +294,7 @@ def run_files(run_dir):
     """
     found = []
     for folder, dirs, files in os.walk(run_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(CHECKPOINT_DIR)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(CHECKPOINT)
                          and not d.startswith('kfkd-'))
         for name in sorted(files):
             if '.tmp-' not in name and not name.endswith('.part'):

@@ -21,6 +21,8 @@ import inspect
 import numpy as np
 
 import compat  # noqa: F401  (before lasagne/nolearn/theano)
+import lasagne.utils
+import theano
 from lasagne.nonlinearities import sigmoid, tanh
 
 from errors import UserError
@@ -146,8 +148,6 @@ def count_params_fast(net_name):
     allocate: ``lasagne.utils.create_param`` is replaced, while the layers
     are built, by a stand-in that records the shape and allocates nothing.
     """
-    import theano
-    import lasagne.utils
     shapes = []
     real_create_param = lasagne.utils.create_param
 
