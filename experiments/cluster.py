@@ -38,6 +38,7 @@ import time
 import uuid
 
 from errors import UserError
+from paths import REPO
 
 __all__ = ['run_rows', 'start_ray', 'open_storage', 'LocalStorage', 'S3Storage',
            'running_lines', 'table_cost', 'format_table_cost', 'MAX_ROW_RETRIES',
@@ -367,7 +368,13 @@ def start_ray(address=None, num_cpus=None):
     """
     os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
     import ray
-    options = dict(log_to_driver=False, logging_level=logging.WARNING)
+    # Workers on every node import this code from the same path (ray up's
+    # file_mounts put it there); Ray itself adds the driver's folder to the
+    # workers' sys.path only on the driver's own node.
+    path = os.pathsep.join([REPO] + ([os.environ['PYTHONPATH']]
+                                     if os.environ.get('PYTHONPATH') else []))
+    options = dict(log_to_driver=False, logging_level=logging.WARNING,
+                   runtime_env={'env_vars': {'PYTHONPATH': path}})
     if address in (None, 'local'):
         ray.init(_node_ip_address=LOOPBACK, include_dashboard=False,
                  num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
