@@ -376,7 +376,8 @@ def start_ray(address=None, num_cpus=None):
     options = dict(log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env={'env_vars': {'PYTHONPATH': path}})
     if address in (None, 'local'):
-        ray.init(_node_ip_address=LOOPBACK, include_dashboard=False,
+        # address='local': a new Ray even where another one runs on this machine
+        ray.init(address='local', _node_ip_address=LOOPBACK, include_dashboard=False,
                  num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                  **options)
     else:
