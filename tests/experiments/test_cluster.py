@@ -11,16 +11,34 @@ not swap its loopback address for the machine's other interface.
 import csv
 import json
 import os
+import re
+import shlex
 import threading
 import time
 
 import pytest
 
 from experiments import cluster
-from experiments.__main__ import list_tables, main
+from experiments.__main__ import list_tables, main, parser
 from experiments.runner import row_status, run_table
 
 LIMIT = 40       # synthetic faces: 32 train / 8 valid
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def readme_commands():
+    """The argv of every ``python -m experiments`` command of README's "Many machines"."""
+    with open(os.path.join(REPO, 'README.md')) as f:
+        text = f.read()
+    section = re.search(r'^## Many machines\n(.*?)(?=^## |\Z)', text, re.M | re.S).group(1)
+    return [shlex.split(command) for command in
+            re.findall(r"python -m experiments ([^\n']+)", section)]
+
+
+def readme_command(*start):
+    found = [argv for argv in readme_commands() if argv[:len(start)] == list(start)]
+    assert len(found) == 1, (start, readme_commands())
+    return found[0]
 
 
 @pytest.fixture(autouse=True)
@@ -74,16 +92,17 @@ def _row_with_foreign_checkpoint(results, table, row):
     return folder
 
 
-def test_local_ray_runs_the_table_and_a_bad_row_fails_once(tmp_path):
+def test_local_ray_runs_the_table_and_a_bad_row_fails_once(tmp_path, capsys):
     bad = _row_with_foreign_checkpoint(tmp_path, 'hidden_units', '300')
-    log = []
-    # 0.003 x 1000 = 3 epochs a row; the embedded Ray: no ADDRESS
-    statuses = run_table('hidden_units', str(tmp_path), epochs_scale=0.003, jobs=2,
-                         data='synthetic', limit=LIMIT, rows=['100', '200', '300'],
-                         ray='local', log=log.append)
-    assert statuses == {'100': 'completed', '200': 'completed', '300': 'failed'}
+    # README's command (the embedded Ray: --ray without ADDRESS; 0.002 x 1000 = 2 epochs a
+    # row), on three rows of a few dozen faces, two at once
+    argv = readme_command('run', 'hidden_units', '--ray')
+    assert main(argv + ['--rows', '100,200,300', '--limit', str(LIMIT), '--jobs', '2',
+                        '--out', str(tmp_path)]) == 1
+    log = capsys.readouterr().out.splitlines()
+    assert log[-1].startswith('hidden_units: 100 completed, 200 completed, 300 failed -> ')
     for row in ('100', '200'):
-        assert _history_epochs(tmp_path / 'hidden_units' / row) == [1, 2, 3]
+        assert _history_epochs(tmp_path / 'hidden_units' / row) == [1, 2]
     failed = [line for line in log if line.startswith('hidden_units/300: failed')]
     assert len(failed) == 1, log
     assert 'is not the data this run trained on' in failed[0]
@@ -98,10 +117,10 @@ def test_local_ray_runs_the_table_and_a_bad_row_fails_once(tmp_path):
     assert 'is not the data this run trained on' in manifest['error']
     records = _table_csv(tmp_path, 'hidden_units')
     assert records['300']['epochs run'] == 'failed'
-    assert records['100']['epochs run'] == '3'
+    assert records['100']['epochs run'] == '2'
     assert (tmp_path / 'hidden_units' / 'table.md').stat().st_size > 0
     assert any('started on 127.0.0.1' in line for line in log)
-    assert any('checkpoint at epoch 3/3' in line and 'table ETA' in line
+    assert any('checkpoint at epoch 2/2' in line and 'table ETA' in line
                for line in log)
     assert not _row_processes(str(tmp_path))
 
@@ -225,8 +244,9 @@ def test_rows_live_in_s3_and_are_gathered(tmp_path, monkeypatch):
 
 
 def test_dry_run_prints_the_rows_and_their_cost(capsys, tmp_path):
-    assert main(['run', 'conv_nets', '--dry-run', '--workers', '4',
-                 '--out', str(tmp_path)]) == 0
+    argv = readme_command('run', 'conv_nets', '--dry-run')
+    assert argv == ['run', 'conv_nets', '--dry-run', '--workers', '4']
+    assert main(argv + ['--out', str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert 'conv_nets/cnet_nplfxl: cnet_nplfxl for 1000 epochs' in out
     assert out[-4] == 'cost estimate (an estimate, not a quote):'
@@ -251,3 +271,18 @@ def test_ray_option_errors(capsys, tmp_path, argv, message):
                  '--out', str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and message in err
+
+
+def test_readme_commands_parse_and_the_cluster_run_is_the_tested_path():
+    commands = readme_commands()
+    assert len(commands) == 5, commands
+    for argv in commands:
+        parser().parse_args(argv)          # an unknown option exits
+    on_cluster = parser().parse_args(readme_command('run', 'conv_nets', '--ray'))
+    # the options test_cluster_loses_the_node_running_a_row_and_the_row_resumes and
+    # test_rows_live_in_s3_and_are_gathered give run_table
+    assert on_cluster.ray == 'auto' and on_cluster.gpus_per_row == 1
+    assert on_cluster.storage == 's3://my-kfkd-bucket/kfkd/ray'
+    jobs = parser().parse_args(readme_command('run', 'hidden_units', '--jobs'))
+    assert (jobs.jobs, jobs.ray) == (2, None)
+    assert readme_command('list')[:2] == ['list', '--out']
