@@ -41,8 +41,8 @@ from errors import UserError
 from paths import REPO
 
 __all__ = ['run_rows', 'start_ray', 'open_storage', 'LocalStorage', 'S3Storage',
-           'running_lines', 'table_cost', 'format_table_cost', 'MAX_ROW_RETRIES',
-           'LOOPBACK']
+           'checkpoint_epoch', 'running_lines', 'table_cost', 'format_table_cost',
+           'MAX_ROW_RETRIES', 'LOOPBACK']
 
 #: Times Ray runs a row again after losing its worker or node.
 MAX_ROW_RETRIES = 3
@@ -307,14 +307,12 @@ class S3Storage(object):
                                Body=json.dumps(status, sort_keys=True).encode())
 
     def _get_json(self, key):
+        """The object's JSON, or None when there is none (or it is unreadable)."""
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key)['Body'].read()
             return json.loads(body.decode())
-        except Exception as e:   # NoSuchKey, or a half-readable object
-            if type(e).__name__ in ('NoSuchKey', 'ValueError', 'JSONDecodeError') \
-                    or 'NoSuchKey' in str(e):
-                return None
-            raise
+        except (self.client.exceptions.NoSuchKey, ValueError):
+            return None
 
     def read_status(self, table, row):
         return self._get_json(self._key(table, STATUS_DIR, '%s.json' % row))

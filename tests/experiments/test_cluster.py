@@ -31,8 +31,9 @@ def readme_commands():
     with open(os.path.join(REPO, 'README.md')) as f:
         text = f.read()
     section = re.search(r'^## Many machines\n(.*?)(?=^## |\Z)', text, re.M | re.S).group(1)
+    blocks = '\n'.join(re.findall(r'```\w*\n(.*?)```', section, re.S))
     return [shlex.split(command) for command in
-            re.findall(r"python -m experiments ([^\n']+)", section)]
+            re.findall(r"python -m experiments ([^\n']+)", blocks)]
 
 
 def readme_command(*start):
