@@ -66,8 +66,9 @@ def parser():
     run.add_argument('table')
     run_options(run)
     run.add_argument('--jobs', type=int, default=1, metavar='N',
-                     help='rows trained at once, each in its own process '
-                          '(default 1)')
+                     help='rows trained at once, each in its own process, as '
+                          'tasks of a Ray on this machine (default 1: one after '
+                          'another in this process)')
     run.add_argument('--rows', metavar='ROW[,ROW...]',
                      help='only these rows (default all; see show TABLE)')
     cluster = run.add_argument_group(
