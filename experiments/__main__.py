@@ -7,6 +7,7 @@ Examples::
     python -m experiments run preprocessing --data data/ --epochs-scale 0.3
     python -m experiments run conv_nets --epochs-scale 0.02 --jobs 2
     python -m experiments run convnet_comparison --epochs-scale 0.02 --cv 5
+    python -m experiments run conv_nets --ray auto --storage s3://BUCKET/kfkd/ray
     python -m experiments report
 
 Every error a user can cause prints ``error: <message>`` and exits 2.
@@ -44,6 +45,9 @@ def parser():
 
     show = sub.add_parser('show', help="a table's rows and the slides' numbers")
     show.add_argument('table')
+    show.add_argument('--out', default='results', metavar='DIR',
+                      help='results folder, for the rows running now (default '
+                           'results)')
 
     def run_options(q):
         q.add_argument('--epochs-scale', type=float, default=1.0, metavar='F',
@@ -69,10 +73,42 @@ def parser():
     run.add_argument('table')
     run_options(run)
     run.add_argument('--jobs', type=int, default=1, metavar='N',
-                     help='rows trained at once, each in its own process '
-                          '(default 1)')
+                     help='rows trained at once, each in its own process, as '
+                          'tasks of a Ray on this machine (default 1: one after '
+                          'another in this process)')
     run.add_argument('--rows', metavar='ROW[,ROW...]',
                      help='only these rows (default all; see show TABLE)')
+    cluster = run.add_argument_group(
+        'Ray', 'every unfinished row as one Ray task, in a process of its own; '
+        '--jobs N is the same on the Ray of this machine')
+    cluster.add_argument('--ray', nargs='?', const='local', metavar='ADDRESS',
+                         help="without ADDRESS: an embedded Ray on this machine "
+                              "(loopback only); 'auto': the cluster this machine "
+                              "is a node of; HOST:PORT: that cluster's head")
+    cluster.add_argument('--storage', metavar='DIR|s3://BUCKET/PREFIX',
+                         help='where the rows\' run folders live while they run: '
+                              'a folder every node sees (EFS) or an S3 prefix '
+                              '(default: the results folder); gathered into '
+                              '--out at the end')
+    cluster.add_argument('--cpus-per-row', type=int, metavar='N',
+                         help="a row's CPUs, its OMP_NUM_THREADS (default: the "
+                              "machine's cores / --jobs; 1 on a cluster)")
+    cluster.add_argument('--gpus-per-row', type=float, metavar='N',
+                         help='a row\'s GPUs (default 1 where the cluster has '
+                              'GPUs, else 0)')
+    cost = run.add_argument_group('cost', 'with --dry-run: train nothing, print '
+                                          'the rows and what they would cost')
+    cost.add_argument('--dry-run', action='store_true',
+                      help='print the unfinished rows and a cost estimate on '
+                           '--workers GPU workers; train nothing')
+    cost.add_argument('--workers', type=int, default=1, metavar='N',
+                      help='GPU workers, for the estimate (default 1)')
+    cost.add_argument('--instance-type', default='g4dn.xlarge',
+                      help='the workers\' type, for the estimate (default '
+                           'g4dn.xlarge)')
+    cost.add_argument('--price-per-hour', type=float, metavar='USD',
+                      help='a worker\'s price, for the estimate (default: '
+                           'ec2/launcher.py\'s on-demand snapshot)')
 
     row = sub.add_parser('run-row', help=argparse.SUPPRESS)
     row.add_argument('table')
@@ -91,6 +127,7 @@ def list_tables(results_dir):
 
     Lines: each table's name, rows finished / rows, title.
     """
+    from experiments.cluster import running_lines
     from experiments.runner import FINISHED_STATUSES, row_status, table_dir
     from experiments.tables import TABLES
     lines = []
@@ -101,6 +138,7 @@ def list_tables(results_dir):
                    in FINISHED_STATUSES)
         lines.append('%-18s %2d/%-2d rows run  %s'
                      % (name, done, len(table.rows), table.title))
+        lines += running_lines(results_dir, name)
     return lines
 
 
@@ -153,13 +191,22 @@ def main(argv=None):
         if args.command == 'list':
             print('\n'.join(list_tables(args.out)))
         elif args.command == 'show':
-            print('\n'.join(show_table(args.table)))
+            from experiments.cluster import running_lines
+            print('\n'.join(show_table(args.table)
+                            + running_lines(args.out, args.table)))
         elif args.command == 'run':
             from experiments.runner import run_table
             rows = args.rows.split(',') if args.rows else None
+            estimate = (dict(workers=args.workers, instance_type=args.instance_type,
+                             price_per_hour=args.price_per_hour)
+                        if args.dry_run else None)
             statuses = run_table(args.table, args.out, args.epochs_scale,
                                  args.jobs, args.data, args.limit, args.seed,
-                                 rows, cv=args.cv)
+                                 rows, cv=args.cv, ray=args.ray, storage=args.storage,
+                                 cpus_per_row=args.cpus_per_row,
+                                 gpus_per_row=args.gpus_per_row, estimate=estimate)
+            if args.dry_run:
+                return 0
             print('%s: %s -> %s' % (
                 args.table, ', '.join('%s %s' % item
                                       for item in sorted(statuses.items())),

@@ -24,13 +24,14 @@ unfinished one goes on (``training.cv.resume_cv``). ``settings.json`` then
 records ``cv``, so folds and single runs never mix in one table.
 """
 import datetime
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict
 
 from errors import UserError
 from experiments.augmented_split import DCTAugmentedSplit
@@ -38,10 +39,12 @@ from experiments.augmented_split import DCTAugmentedSplit
 # experiments.__main__ as well.
 from experiments.summary import (SETTINGS_FILE, read_settings, study_log_path,
                                  table_dir, write_table)
+from experiments import cluster
 from experiments.tables import get_table, scaled_epochs, slide_epochs
 from nets import default_epochs
 from paths import REPO
-from run_folder import FINISHED_STATUSES, find_checkpoint, run_status, write_json
+from run_folder import (FINISHED_STATUSES, find_checkpoint, read_manifest, run_status,
+                        write_json, write_manifest)
 from training import cv as training_cv
 from training import run as training_run
 from training.cv import resolve_data
@@ -168,8 +171,8 @@ def _check_cv_rows(table_name, rows, cv):
     if cv is not None and own:
         raise UserError('--cv %s: %s/%s augment%s the training split with '
                         'filtered copies, which folds cannot split; leave '
-                        'them out with --rows' % (cv, table_name, ','.join(own),
-                                                 's' if len(own) == 1 else ''))
+                        'them out with --rows'
+                        % (cv, table_name, ','.join(own), 's' if len(own) == 1 else ''))
 
 
 def _run_cv_row(table_name, row, folder, status, cv, command, epochs_scale,
@@ -199,7 +202,8 @@ def _run_cv_row(table_name, row, folder, status, cv, command, epochs_scale,
 
 def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
             data=None, limit=None, seed=42, log=print, cv=None):
-    """run_row(table_name, row_name, results_dir='results', epochs_scale=1.0, data=None, limit=None, seed=42, log=print, cv=None)
+    """run_row(table_name, row_name, results_dir='results', epochs_scale=1.0,
+               data=None, limit=None, seed=42, log=print, cv=None)
 
     Train one row into ``<results_dir>/<table>/<row>/`` with
     ``training.run.run`` (or resume it), unless it is finished; with `cv`
@@ -255,37 +259,124 @@ def run_row(table_name, row_name, results_dir=RESULTS_DIR, epochs_scale=1.0,
     return row_status(folder)
 
 
-def _threads_per_job(jobs):
-    return max(1, (os.cpu_count() or 1) // jobs)
+def _die_with_parent_command():
+    """Python code that makes the row's process die with the process that
+    started it (Linux's PR_SET_PDEATHSIG), then runs ``python -m experiments``:
+    a Ray worker killed with its node leaves no training process behind."""
+    return ('import ctypes, os, runpy, signal, sys\n'
+            'parent = int(sys.argv.pop(1))\n'
+            'if sys.platform.startswith("linux"):\n'
+            '    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n'
+            '    if os.getppid() != parent:\n'
+            '        sys.exit("its parent process ended before it started")\n'
+            'runpy.run_module("experiments", run_name="__main__", alter_sys=True)\n')
 
 
-def _run_row_process(table_name, row_name, results_dir, epochs_scale, data,
-                     limit, seed, jobs, cv=None):
-    """Run one row in its own Python process; returns (row, status, rc)."""
+def _error_line(log_path, since):
+    """The one-line error a row's process wrote to its log after byte `since`:
+    its ``error: ...`` line, else its last line (a traceback's exception)."""
+    try:
+        with open(log_path, 'rb') as f:
+            f.seek(since)
+            lines = [line.strip() for line in
+                     f.read().decode('utf-8', 'replace').splitlines() if line.strip()]
+    except OSError:
+        return None
+    errors = [line for line in lines if line.startswith('error: ')]
+    line = errors[-1][len('error: '):] if errors else (lines[-1] if lines else None)
+    return line if line is None or len(line) <= 300 else line[:297] + '...'
+
+
+def _run_row_process(table_name, row_name, results_dir, threads, epochs_scale=1.0,
+                     data=None, limit=None, seed=42, poll=None, poll_seconds=2.0,
+                     restart=None, cv=None):
+    """_run_row_process(table_name, row_name, results_dir, threads,
+                         epochs_scale=1.0, data=None, limit=None, seed=42,
+                         poll=None, poll_seconds=2.0, restart=None, cv=None)
+
+    Run one row in a fresh Python process (Theano reads its flags once per
+    process) with ``OMP_NUM_THREADS=threads``, its output appended to
+    ``<results_dir>/<table>/logs/<row>.log``; the process dies with this one.
+
+    Parameters
+    ----------
+    poll : callable or None
+        Called every `poll_seconds` while the process runs.
+    restart : dict or None
+        Appended to the manifest's ``restarts`` before the row resumes (the
+        row ran before and its worker was lost).
+    cv : int or None
+        Train the row as `cv` folds (``training.cv``).
+
+    Returns
+    -------
+    tuple
+        ``(row, status, rc, error)``: the run folder's status afterwards, the
+        process's exit status, and its one-line error when that is not 0 (the
+        manifest of a row left ``running`` then says ``failed`` with it).
+    """
+    folder = os.path.join(table_dir(results_dir, table_name), row_name)
     logs = os.path.join(table_dir(results_dir, table_name), 'logs')
     os.makedirs(logs, exist_ok=True)
-    argv = [sys.executable, '-m', 'experiments', 'run-row', table_name,
-            row_name, '--out', results_dir, '--epochs-scale',
-            repr(epochs_scale), '--data', data, '--seed', str(seed)]
+    manifest = _manifest_or_none(folder)
+    if restart is not None and manifest is not None \
+            and manifest.get('status') not in FINISHED_STATUSES:
+        manifest.setdefault('restarts', []).append(restart)
+        write_manifest(folder, manifest)
+    argv = [sys.executable, '-c', _die_with_parent_command(), str(os.getpid()),
+            'run-row', table_name, row_name, '--out', results_dir, '--epochs-scale',
+            repr(epochs_scale), '--data', str(data), '--seed', str(seed)]
     if limit is not None:
         argv += ['--limit', str(limit)]
     if cv is not None:
         argv += ['--cv', str(cv)]
     env = dict(os.environ)
     # N processes share the machine's cores instead of each taking all.
-    env['OMP_NUM_THREADS'] = str(_threads_per_job(jobs))
+    env['OMP_NUM_THREADS'] = str(int(threads))
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
-    with open(os.path.join(logs, '%s.log' % row_name), 'a') as out:
-        rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT,
-                             env=env)
-    folder = os.path.join(table_dir(results_dir, table_name), row_name)
-    return row_name, row_status(folder), rc
+    log_path = os.path.join(logs, '%s.log' % row_name)
+    with open(log_path, 'a') as out:
+        since = out.tell()
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                   env=env, cwd=REPO)
+        try:
+            while True:
+                try:
+                    rc = process.wait(timeout=poll_seconds)
+                    break
+                except subprocess.TimeoutExpired:
+                    if poll is not None:
+                        poll()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    error = None if rc == 0 else _error_line(log_path, since)
+    if rc != 0:
+        manifest = _manifest_or_none(folder)
+        if manifest is not None and manifest.get('status') == 'running':
+            # The process is gone: 'running' would be a lie.
+            manifest.update(status='failed', error=error or 'exit status %d' % rc)
+            write_manifest(folder, manifest)
+    return row_name, row_status(folder), rc, error
+
+
+def _manifest_or_none(folder):
+    """The row's manifest, or None before its process wrote one."""
+    if run_status(folder) in ('absent', 'broken'):
+        return None
+    return read_manifest(folder)
 
 
 def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
-              data=None, limit=None, seed=42, rows=None, log=print, cv=None):
-    """run_table(table_name, results_dir='results', epochs_scale=1.0, jobs=1, data=None, limit=None, seed=42, rows=None, log=print, cv=None)
+              data=None, limit=None, seed=42, rows=None, log=print, cv=None,
+              ray=None, storage=None, cpus_per_row=None, gpus_per_row=None,
+              estimate=None):
+    """run_table(table_name, results_dir='results', epochs_scale=1.0, jobs=1,
+                 data=None, limit=None, seed=42, rows=None, log=print, cv=None,
+                 ray=None, storage=None, cpus_per_row=None, gpus_per_row=None,
+                 estimate=None)
 
     Train every unfinished row of a table, then write its table and
     pictures (:func:`experiments.summary.write_table`).
@@ -295,8 +386,8 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
     epochs_scale : float
         Each row trains ``epochs_scale`` times the slides' epochs.
     jobs : int
-        Rows trained at once, each in its own process (1: one after another
-        in this process).
+        Rows trained at once on the Ray of this machine, each in its own
+        process (1 without `ray`: one after another in this process).
     data : str or None
         Data folder or file, or ``'synthetic'``.
     limit : int or None
@@ -306,6 +397,21 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
     cv : int or None
         Train every row as `cv` folds (``training.cv``); the table gives
         the mean ± standard deviation over the folds.
+    ray : str or None
+        Run the rows as Ray tasks (:func:`experiments.cluster.run_rows`):
+        ``'local'`` on an embedded Ray on this machine, ``'auto'`` or
+        ``HOST:PORT`` on that cluster. None: on the local Ray when
+        ``jobs > 1``, else in this process.
+    storage : str or None
+        Where the Ray tasks keep the run folders: a folder every node sees
+        or ``s3://BUCKET/PREFIX`` (default: `results_dir`); gathered into
+        `results_dir` at the end.
+    cpus_per_row, gpus_per_row : int, float or None
+        A Ray task's CPUs (its ``OMP_NUM_THREADS``) and GPUs.
+    estimate : dict or None
+        Train nothing: log what the unfinished rows would cost on a cluster
+        (the keywords of :func:`experiments.cluster.table_cost`: ``workers``,
+        ``instance_type``, ``price_per_hour``).
 
     Returns
     -------
@@ -346,7 +452,19 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
             else:
                 pending.append(name)
         started = time.time()
-        if int(jobs) == 1:
+        plan = OrderedDict(
+            (name, {'net': table.rows[name].net,
+                    'epochs': row_epochs(table_name, table.rows[name],
+                                         epochs_scale)})
+            for name in pending)
+        if estimate is not None:
+            for name, row in plan.items():
+                log('%s/%s: %s for %d epochs' % (table_name, name, row['net'],
+                                                 row['epochs']))
+            for line in cluster.format_table_cost(cluster.table_cost(plan, **estimate)):
+                log(line)
+            return statuses
+        if ray is None and int(jobs) == 1:
             for name in pending:
                 statuses[name] = run_row(table_name, name, results_dir,
                                          epochs_scale, data, limit, seed, log,
@@ -356,21 +474,22 @@ def run_table(table_name, results_dir=RESULTS_DIR, epochs_scale=1.0, jobs=1,
                         'resume' % table_name)
                     break
         elif pending:
-            log('%s: %d rows in %d processes (OMP_NUM_THREADS=%d each); '
-                'output in %s' % (table_name, len(pending), jobs,
-                                  _threads_per_job(jobs),
-                                  os.path.join(folder, 'logs')))
-            with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
-                futures = [pool.submit(_run_row_process, table_name, name,
-                                       results_dir, epochs_scale, data, limit,
-                                       seed, int(jobs), cv)
-                           for name in pending]
-                for future in futures:
-                    name, status, rc = future.result()
-                    statuses[name] = status
-                    log('%s/%s: %s (exit %d)' % (table_name, name, status, rc))
+            if storage is not None and not str(storage).startswith('s3://'):
+                _check_settings(table_dir(storage, table_name), settings,
+                                list(table.rows))
+            row_process = functools.partial(
+                _run_row_process, table_name, epochs_scale=epochs_scale,
+                data=data, limit=limit, seed=seed, cv=cv)
+            results = cluster.run_rows(
+                table_name, plan, row_process, results_dir, storage=storage,
+                address=ray, jobs=int(jobs), cpus_per_row=cpus_per_row,
+                gpus_per_row=gpus_per_row, log=log)
+            for name, result in results.items():
+                status = row_status(os.path.join(folder, name))
+                statuses[name] = (status if result['rc'] == 0
+                                  or status == 'failed' else 'failed')
         if pending:
-            log('%s: %d rows in %.0f s' % (table_name, len(pending),
-                                            time.time() - started))
+            log('%s: %d rows in %.0f s'
+                % (table_name, len(pending), time.time() - started))
         write_table(table_name, results_dir)
     return statuses
