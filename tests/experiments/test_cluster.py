@@ -115,7 +115,7 @@ def test_local_ray_runs_the_table_and_a_bad_row_fails_once(tmp_path, capsys):
     assert row_log.count('error: ') == 1
     manifest = json.loads((bad / 'manifest.json').read_text())
     assert manifest['status'] == 'failed'
-    assert 'is not the data this run trained on' in manifest['error']
+    assert 'is not the data the run used' in manifest['error']
     records = _table_csv(tmp_path, 'hidden_units')
     assert records['300']['epochs run'] == 'failed'
     assert records['100']['epochs run'] == '2'
