@@ -52,7 +52,7 @@ __all__ = [
     'VALID_PREDICTIONS', 'METRICS', 'CHECKPOINT', 'CHECKPOINT_STATE',
     'CHECKPOINT_HISTORY', 'REPORT_FILES', 'FILES', 'HISTORY_COLUMNS',
     'STATUSES', 'FINISHED_STATUSES', 'STACK',
-    'run_path', 'default_run_folder', 'check_new_run_folder',
+    'run_path', 'default_run_folder', 'check_new_folder', 'check_new_run_folder',
     'atomic_path', 'atomic_open', 'atomic_folder', 'write_json', 'read_json',
     'write_manifest', 'read_manifest', 'manifest_net_overrides',
     'manifest_columns', 'manifest_cleaning', 'run_status',
@@ -147,17 +147,38 @@ def default_run_folder(net_name, runs_dir='runs', when=None):
     return folder
 
 
+def check_new_folder(folder, kind, advice, name=None):
+    """check_new_folder(folder, kind, advice, name=None)
+
+    Refuse an output folder that exists and is not empty (an earlier
+    `kind`'s results, which nothing may overwrite), or that is a file.
+
+    Parameters
+    ----------
+    kind : str
+        What writes the folder (``'run'``, ``'review'``, ...), for the message.
+    advice : str
+        What the user can do instead, for the message.
+    name : str or None
+        How the message names the folder; None: its path.
+
+    >>> check_new_folder('/nonexistent/kfkd', 'run', 'choose another')  # absent: fine
+    """
+    name = folder if name is None else name
+    if os.path.isfile(folder):
+        raise UserError('%s is a file, not a %s folder' % (name, kind))
+    if os.path.isdir(folder) and os.listdir(folder):
+        raise UserError('%s already holds files (an earlier %s?); %s'
+                        % (name, kind, advice))
+
+
 def check_new_run_folder(folder):
     """check_new_run_folder(folder)
 
     Refuse a folder that exists and is not empty (an earlier run's results),
-    or that exists as a file.
+    or that exists as a file (:func:`check_new_folder`).
     """
-    if os.path.isfile(folder):
-        raise UserError('%s is a file, not a run folder' % folder)
-    if os.path.isdir(folder) and os.listdir(folder):
-        raise UserError('%s already holds files (an earlier run?); choose '
-                        'another folder, or resume that run' % folder)
+    check_new_folder(folder, 'run', 'choose another folder, or resume that run')
 
 
 # ----------------------------------------------------------- atomic writes

@@ -31,6 +31,7 @@ import sys
 from errors import UserError
 from data_prep import clean
 from data_prep.kaggle_csv import find_data_file, read_kaggle_arrays
+from run_folder import check_new_folder
 
 __all__ = ['FACES_PER_PAGE', 'default_out', 'review', 'parser', 'main']
 
@@ -49,14 +50,6 @@ def default_out(method, clean_list=None):
     """
     return os.path.join('results', 'review-%s%s' % (
         method, '-list' if clean_list else ''))
-
-
-def _check_new_folder(folder):
-    if os.path.isfile(folder):
-        raise UserError('--out %s is a file, not a folder' % folder)
-    if os.path.isdir(folder) and os.listdir(folder):
-        raise UserError('--out %s already holds files (an earlier review?); '
-                        'choose another --out, or remove it' % folder)
 
 
 def _format_values(values):
@@ -136,7 +129,8 @@ def review(data, method='auto', clean_list=None, out=None, log=print):
     """
     clean.check_method(method)  # before reading a large file
     out = out or default_out(method, clean_list)
-    _check_new_folder(out)
+    check_new_folder(out, 'review', 'choose another --out, or remove it',
+                     name='--out %s' % out)
     path = data if os.path.isfile(data) else find_data_file(data, 'training')
     arrays = read_kaggle_arrays(path, 'training')
     images, keypoints = arrays['images'], arrays['keypoints']

@@ -33,7 +33,7 @@ from evaluation.metrics import error_table
 from evaluation.pictures import keypoint_rmse_chart, worst_faces
 from evaluation.run_report import errors_markdown, run_training_keypoints
 from evaluation.trained_net import load_trained_net, predict_px
-from run_folder import (atomic_folder, atomic_open, atomic_path,
+from run_folder import (atomic_folder, atomic_open, atomic_path, check_new_folder,
                         manifest_columns, read_manifest, write_json,
                         write_valid_predictions)
 
@@ -100,14 +100,6 @@ def load_labelled_file(data, preprocess='none'):
     return dataset, y_px
 
 
-def _check_out(out):
-    if os.path.isfile(out):
-        raise UserError('--out %s is a file, not a folder' % out)
-    if os.path.isdir(out) and os.listdir(out):
-        raise UserError('--out %s already holds files (an earlier '
-                        'evaluation?); choose another folder' % out)
-
-
 def evaluate_file(run_folder, data, out=None, run_data=None):
     """evaluate_file(run_folder, data, out=None, run_data=None)
 
@@ -142,7 +134,8 @@ def evaluate_file(run_folder, data, out=None, run_data=None):
     """
     manifest = read_manifest(run_folder)
     if out is not None:
-        _check_out(out)
+        check_new_folder(out, 'evaluation', 'choose another folder',
+                         name='--out %s' % out)
     preprocess = manifest.get('preprocess', 'none')
     dataset, y_true = load_labelled_file(data, preprocess)
     y_train = run_training_keypoints(run_folder, run_data)
