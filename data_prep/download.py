@@ -30,6 +30,7 @@ import zipfile
 
 from errors import DataError, UserError
 from data_prep.dataset import default_data_dir
+from run_folder import atomic_open
 
 __all__ = ['COMPETITION', 'FILES', 'token_location', 'unpack', 'download',
            'parser', 'main']
@@ -146,14 +147,8 @@ def _place(name, source, data_dir, result):
     if os.path.exists(target):
         result['kept'].append(target)
         return
-    tmp = '%s.tmp-%d' % (target, os.getpid())
-    try:
-        with open(tmp, 'wb') as out:
-            shutil.copyfileobj(source, out, 1 << 22)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(target, 'wb') as out:
+        shutil.copyfileobj(source, out, 1 << 22)
     result['written'].append(target)
 
 

@@ -31,7 +31,7 @@ import sys
 from errors import UserError
 from data_prep import clean
 from data_prep.kaggle_csv import find_data_file, read_kaggle_arrays
-from run_folder import check_new_folder
+from run_folder import atomic_open, check_new_folder
 
 __all__ = ['FACES_PER_PAGE', 'default_out', 'review', 'parser', 'main']
 
@@ -57,19 +57,13 @@ def _format_values(values):
 
 
 def _write_csv(path, dropped):
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    try:
-        with open(tmp, 'w', newline='') as f:
-            writer = csv.writer(f)
-            writer.writerow(['row', 'image_id', 'rules', 'values'])
-            for record in dropped:
-                writer.writerow([record['row'], record['image_id'],
-                                 ';'.join(record['rules']),
-                                 _format_values(record['values'])])
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path, newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['row', 'image_id', 'rules', 'values'])
+        for record in dropped:
+            writer.writerow([record['row'], record['image_id'],
+                             ';'.join(record['rules']),
+                             _format_values(record['values'])])
 
 
 def _title(record):

@@ -7,11 +7,11 @@ instance (:mod:`ec2.transfer`); none of them imports Theano.
 """
 import hashlib
 import json
-import os
 import sys
 import time
 
 from errors import UserError
+from run_folder import atomic_open
 
 __all__ = ['Api', 'DryRun', 'error_code', 'is_client_error', 'ignore_missing',
            'NOT_FOUND_CODES', 'list_keys', 'read_bytes', 'read_json', 'exists',
@@ -216,7 +216,6 @@ def head(api, bucket, key):
 def get_file(api, bucket, key, path):
     """get_file(api, bucket, key, path): download an object to ``path`` (beside it, renamed)"""
     answer = api.call('s3', 'get_object', Bucket=bucket, Key=key)
-    with open(path + '.part', 'wb') as f:
+    with atomic_open(path, 'wb') as f:
         for piece in iter(lambda: answer['Body'].read(1 << 20), b''):
             f.write(piece)
-    os.replace(path + '.part', path)

@@ -39,6 +39,7 @@ import theano
 import nets
 from ec2 import catalog, plan
 from errors import UserError
+from run_folder import atomic_open
 
 __all__ = ['Value', 'NodeInfo', 'describe_node', 'describe_graph', 'op_place',
            'is_host_compute', 'host_compute_ops', 'placement', 'implementations', 'graph_problems',
@@ -423,9 +424,8 @@ def main(argv=None):
     if options.out:
         os.makedirs(options.out, exist_ok=True)
         path = os.path.join(options.out, 'device.json')
-        with open(path + '.part', 'w') as f:
+        with atomic_open(path) as f:
             json.dump(dict(report, passed=not report['problems']), f, indent=1, default=str)
-        os.replace(path + '.part', path)
     if report['problems']:
         for problem in report['problems']:
             sys.stderr.write('error: %s\n' % problem)
