@@ -137,17 +137,20 @@ def labelling(source, net='net1', epochs=100, seeds=(1, 2, 3),
     missing = np.isnan(y_blank[:, ::2])
     print('\n%s --cv %d (%d epochs) labels %d missing keypoints of %s'
           % (net, n_folds, epochs, int(missing.sum()), train))
-    print('| threshold px | filled | RMSE of filled px |')
-    print('|---|---|---|')
+    print('| threshold px | filled | RMSE of filled px | filled, no mirror | RMSE, no mirror |')
+    print('|---|---|---|---|---|')
     for threshold in THRESHOLDS:
-        mean, _, agree = agreement(predicted, threshold if np.isfinite(
-            threshold) else 1e9)
-        where = np.repeat(missing & agree, 2, axis=1)
-        print('| %s | %.1f%% | %.2f |' % (
-            '%.1f' % threshold if np.isfinite(threshold) else 'none',
-            100.0 * (missing & agree).sum() / missing.sum(),
-            overall_rmse(np.where(where, y_truth, np.nan),
-                         np.where(where, mean, np.nan))))
+        cells = []
+        for used in (predicted, predicted[0::2]):  # [0::2]: unmirrored only
+            mean, _, agree = agreement(used, threshold if np.isfinite(
+                threshold) else 1e9)
+            where = np.repeat(missing & agree, 2, axis=1)
+            cells += ['%.1f%%' % (100.0 * (missing & agree).sum()
+                                  / missing.sum()),
+                      '%.2f' % overall_rmse(np.where(where, y_truth, np.nan),
+                                            np.where(where, mean, np.nan))]
+        print('| %s | %s |' % ('%.1f' % threshold if np.isfinite(threshold)
+                               else 'none', ' | '.join(cells)))
 
     conditions = (('(a) complete rows', train, 'complete'),
                   ('(b) --labels all', train, 'all'),

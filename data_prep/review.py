@@ -201,6 +201,10 @@ def main(argv=None):
             # a review by the rules alone stays light, and data_prep does
             # not import the layers above it at import time.
             from evaluation.suspects import write_suspects
+            if args.clean_list:
+                raise UserError('--suspects ranks every row the run judged; '
+                                'leave out --clean-list (pass suspects.csv '
+                                'to training instead)')
             write_suspects(args.data, args.suspects,
                            args.out or os.path.join('results',
                                                     'review-suspects'),

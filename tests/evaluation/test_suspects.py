@@ -59,6 +59,7 @@ def test_the_planted_bad_row_ranks_first(tiny_cv, tmp_path, capsys):
     ('other_data', 'is not the data'),
     ('taken', 'already holds files'),
     ('top', '--top 0: must be at least 1'),
+    ('clean_list', 'leave out --clean-list'),
 ])
 def test_suspects_errors_are_one_line(tiny_cv, tiny_run, tmp_path, capsys,
                                       case, message):
@@ -75,8 +76,10 @@ def test_suspects_errors_are_one_line(tiny_cv, tiny_run, tmp_path, capsys,
     elif case == 'taken':
         out.mkdir()
         (out / 'mine.txt').write_text('keep me')
-    else:
+    elif case == 'top':
         args += ['--top', '0']
+    else:
+        args += ['--clean-list', data]
     assert review_main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and message in err and err.count('\n') == 1
