@@ -44,8 +44,8 @@ from data_prep.kaggle_csv import write_training_lines  # noqa: E402
 from data_prep.keypoints import KEYPOINT_COLUMNS, SPARSE_INDICES  # noqa: E402
 from evaluation.evaluate_file import load_labelled_file  # noqa: E402
 from evaluation.metrics import overall_rmse  # noqa: E402
-from evaluation.pseudo_label import (agreement, predictions,  # noqa: E402
-                                     pseudo_label, source_runs)
+from evaluation.pseudo_label import (DEFAULT_THRESHOLD, agreement,  # noqa: E402
+                                     predictions, pseudo_label, source_runs)
 from evaluation.suspects import write_suspects  # noqa: E402
 from evaluation.trained_net import load_trained_net, predict_px  # noqa: E402
 from run_folder import atomic_open, run_status  # noqa: E402
@@ -114,9 +114,10 @@ def _mean_std(values):
 
 
 def labelling(source, net='net1', epochs=100, seeds=(1, 2, 3),
-              work='results/next_steps', n_folds=5):
+              work='results/next_steps', n_folds=5,
+              threshold=DEFAULT_THRESHOLD):
     """labelling(source, net='net1', epochs=100, seeds=(1, 2, 3), work='results/next_steps',
-    n_folds=5)
+    n_folds=5, threshold=DEFAULT_THRESHOLD)
 
     The labelling measurement (see the module's doc); prints its tables.
     """
@@ -125,9 +126,10 @@ def labelling(source, net='net1', epochs=100, seeds=(1, 2, 3),
     tag = '%s-e%d' % (net, epochs)
     labeller = _train(os.path.join(work, tag + '-cv%d' % n_folds), net,
                       epochs, train, 'complete', 42, n_folds)
-    pseudo = os.path.join(work, tag + '-pseudo.csv')
+    suffix = '' if threshold == DEFAULT_THRESHOLD else '-t%g' % threshold
+    pseudo = os.path.join(work, tag + '-pseudo%s.csv' % suffix)
     if not os.path.exists(pseudo):
-        pseudo_label([labeller], train, pseudo)
+        pseudo_label([labeller], train, pseudo, threshold)
 
     # The filled keypoints against the truth that was blanked.
     runs, preprocess = source_runs([labeller])
@@ -139,27 +141,27 @@ def labelling(source, net='net1', epochs=100, seeds=(1, 2, 3),
           % (net, n_folds, epochs, int(missing.sum()), train))
     print('| threshold px | filled | RMSE of filled px | filled, no mirror | RMSE, no mirror |')
     print('|---|---|---|---|---|')
-    for threshold in THRESHOLDS:
+    for t in THRESHOLDS:
         cells = []
         for used in (predicted, predicted[0::2]):  # [0::2]: unmirrored only
-            mean, _, agree = agreement(used, threshold if np.isfinite(
-                threshold) else 1e9)
+            mean, _, agree = agreement(used, t if np.isfinite(t) else 1e9)
             where = np.repeat(missing & agree, 2, axis=1)
             cells += ['%.1f%%' % (100.0 * (missing & agree).sum()
                                   / missing.sum()),
                       '%.2f' % overall_rmse(np.where(where, y_truth, np.nan),
                                             np.where(where, mean, np.nan))]
-        print('| %s | %s |' % ('%.1f' % threshold if np.isfinite(threshold)
-                               else 'none', ' | '.join(cells)))
+        print('| %s | %s |' % ('%.1f' % t if np.isfinite(t) else 'none',
+                               ' | '.join(cells)))
 
     conditions = (('(a) complete rows', train, 'complete'),
                   ('(b) --labels all', train, 'all'),
-                  ('(c) complete + pseudo-labelled', pseudo, 'all'))
+                  ('(c) complete + pseudo-labelled (%g px)' % threshold,
+                   pseudo, 'all'))
     results = {}
     for name, data, labels in conditions:
         for seed in seeds:
-            folder = os.path.join(work, '%s-%s-%s-s%d' % (
-                tag, name[1], labels, seed))
+            folder = os.path.join(work, '%s-%s-%s%s-s%d' % (
+                tag, name[1], labels, suffix if name[1] == 'c' else '', seed))
             _train(folder, net, epochs, data, labels, seed)
             results.setdefault(name, []).append(_test_rmse(folder, test))
             print('%s seed %d: test RMSE %.3f px' % (name, seed,
@@ -279,9 +281,12 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=100)
     p.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     p.add_argument('--work', default='results/next_steps')
+    p.add_argument('--threshold', type=float, default=DEFAULT_THRESHOLD,
+                   help='labelling: the pseudo-labels\' threshold in px')
     args = p.parse_args(argv)
     if args.what == 'labelling':
-        labelling(args.source, args.net, args.epochs, args.seeds, args.work)
+        labelling(args.source, args.net, args.epochs, args.seeds, args.work,
+                  threshold=args.threshold)
     else:
         bad_labels(args.source, args.net, args.epochs, args.work)
 
