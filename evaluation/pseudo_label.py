@@ -272,6 +272,9 @@ def pseudo_label(paths, data, out, threshold=DEFAULT_THRESHOLD, mirror=True,
                         'never replaced)' % taken[0])
     if float(threshold) <= 0:
         raise UserError('--threshold %s: must be above 0 pixels' % threshold)
+    if os.fspath(data) == 'synthetic':
+        raise UserError('--data synthetic: pseudo-labels fill a file; write '
+                        'one first (data_prep.synthetic.write_kaggle_csv)')
     runs, preprocess = source_runs(paths)
     dataset, _ = load_labelled_file(data, preprocess)
     arrays = load_kaggle_arrays(dataset.path, 'training')

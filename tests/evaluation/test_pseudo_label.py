@@ -98,6 +98,7 @@ def test_a_run_on_the_filled_file_names_its_source_runs(
     ('sparse', 'predicts 8 keypoint columns'),
     ('not_a_run', 'manifest'),
     ('threshold', '--threshold 0.0: must be above 0'),
+    ('synthetic', '--data synthetic: pseudo-labels fill a file'),
 ])
 def test_pseudo_label_errors_are_one_line(tiny_cv, tiny_sparse_run, partial,
                                           tmp_path, capsys, case, message):
@@ -110,8 +111,10 @@ def test_pseudo_label_errors_are_one_line(tiny_cv, tiny_sparse_run, partial,
         args[0] = tiny_sparse_run
     elif case == 'not_a_run':
         args[0] = str(tmp_path)
-    else:
+    elif case == 'threshold':
         args += ['--threshold', '0']
+    else:
+        args[2] = 'synthetic'
     assert pl.main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and message in err and err.count('\n') == 1
