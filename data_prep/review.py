@@ -23,7 +23,9 @@ auto``) are written to ``DIR`` (default ``results/review-<clean>``, with
 
 ``--suspects CV_RUN`` reviews by the nets' judgement instead: every row
 that the ``--cv K`` run ``CV_RUN`` trained on is ranked by its out-of-fold
-error (the one fold net that did not train on it), and ``DIR`` (default
+error (the one fold net that did not train on it; ``--by keypoint``, the
+default, scores a row by its worst keypoint relative to that keypoint's
+typical error, ``--by rmse`` by its RMSE), and ``DIR`` (default
 ``results/review-suspects``) gets ``oof_errors.csv``, ``suspects.csv`` (the
 worst ``N``, default 48, for ``--clean-list``) and ``suspects.png`` (those
 faces, true and predicted keypoints, the rows ``--clean auto`` flags
@@ -186,6 +188,10 @@ def parser():
     p.add_argument('--top', type=int, default=48, metavar='N',
                    help='with --suspects: rows in suspects.csv and its '
                    'picture (default 48)')
+    p.add_argument('--by', choices=('keypoint', 'rmse'), default='keypoint',
+                   help="with --suspects: rank by the worst keypoint's "
+                   "distance in units of that keypoint's typical error "
+                   "(default), or by the row's RMSE")
     return p
 
 
@@ -208,7 +214,7 @@ def main(argv=None):
             write_suspects(args.data, args.suspects,
                            args.out or os.path.join('results',
                                                     'review-suspects'),
-                           args.top)
+                           args.top, args.by)
             return 0
         review(args.data, args.clean, args.clean_list, args.out)
     except UserError as e:

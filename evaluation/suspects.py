@@ -6,10 +6,14 @@ train on it (the row was in that fold's validation block); its fold's
 ``valid_predictions.csv`` holds that net's keypoints for the row, so the
 ranking needs no net to be loaded. A row whose labels are wrong is far from
 what a net that never saw it predicts, so the worst rows are the ones to
-look at first. :func:`write_suspects` writes to a new folder::
+look at first. By default a row's score is its worst keypoint's distance
+in units of that keypoint's typical out-of-fold distance (one keypoint put
+wrong stands out); ``by='rmse'`` ranks by the row's RMSE
+(:func:`rank_rows`; on real faces the first finds about twice as many
+corrupted rows, README). :func:`write_suspects` writes to a new folder::
 
     oof_errors.csv   every judged row, worst first: rank, row (0-based data
-                     row), image_id, fold, rmse_px, worst_keypoint,
+                     row), image_id, fold, score, rmse_px, worst_keypoint,
                      worst_px, auto_rules (what --clean auto says of it)
     suspects.csv     the first N lines of it: --clean-list reads its row
                      column (delete the lines of the rows to keep)
@@ -33,10 +37,14 @@ from run_folder import (VALID_PREDICTIONS, atomic_folder, atomic_path,
                         read_valid_predictions, run_path)
 from training import cv
 
-__all__ = ['DEFAULT_TOP', 'out_of_fold', 'rank_rows', 'write_suspects']
+__all__ = ['DEFAULT_TOP', 'BY', 'out_of_fold', 'keypoint_distances',
+           'rank_rows', 'write_suspects']
 
 #: Faces on the picture (8 rows of 6) and lines of ``suspects.csv``.
 DEFAULT_TOP = 48
+
+#: How rows are ranked (:func:`rank_rows`), the default first.
+BY = ('keypoint', 'rmse')
 
 
 def out_of_fold(cv_run):
@@ -89,42 +97,81 @@ def out_of_fold(cv_run):
             'sha256': digests.pop()}
 
 
-def rank_rows(y_true, y_pred):
-    """rank_rows(y_true, y_pred)
+def keypoint_distances(y_true, y_pred):
+    """keypoint_distances(y_true, y_pred)
 
-    Order of rows by their RMSE over labelled coordinates
-    (``evaluation.metrics.image_rmse``), worst first; a row with no
-    labelled coordinate last.
+    Distance in pixels between each labelled keypoint and its prediction:
+    float64 (n, 15), NaN where the keypoint is not labelled.
+
+    >>> y = np.zeros((1, 30)); p = y.copy(); p[0, :2] = (3.0, 4.0)
+    >>> keypoint_distances(y, p)[0, :2].tolist()
+    [5.0, 0.0]
+    """
+    true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1, 2)
+    pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1, 2)
+    return np.sqrt(((true - pred) ** 2).sum(axis=2))
+
+
+def rank_rows(y_true, y_pred, by='keypoint'):
+    """rank_rows(y_true, y_pred, by='keypoint')
+
+    Order of rows, the most doubtful first; a row with no labelled
+    keypoint last.
+
+    Parameters
+    ----------
+    y_true, y_pred : float (n, 30)
+        Labelled (NaN where missing) and predicted keypoints, pixels.
+    by : {'keypoint', 'rmse'}
+        ``'keypoint'``: the row's worst keypoint, its distance from the
+        prediction in units of that keypoint's RMS distance over all rows
+        (an eyebrow end is always less sure than an eye centre; one
+        keypoint put wrong stands out). ``'rmse'``: the row's RMSE over its
+        labelled coordinates (``evaluation.metrics.image_rmse``).
 
     Returns
     -------
     order : int (n,)
-    rmse : float64 (n,)
-        Each row's RMSE in pixels (in the rows' own order).
+    score : float64 (n,)
+        Each row's score (in the rows' own order).
 
-    >>> y = np.zeros((3, 30)); p = y.copy(); p[1] += 5; p[2] += 1
-    >>> order, rmse = rank_rows(y, p)
-    >>> order.tolist(), rmse.tolist()
-    ([1, 2, 0], [0.0, 5.0, 1.0])
+    Every left eye is about 4 px off; row 3's right eye, 2 px off, is the
+    odd one:
+
+    >>> y = np.zeros((4, 30)); p = y.copy(); p[:, 0] = 4.0
+    >>> p[0, 0], p[3, 2] = 5.0, 2.0
+    >>> rank_rows(y, p, by='rmse')[0].tolist()
+    [0, 3, 1, 2]
+    >>> rank_rows(y, p)[0].tolist()
+    [3, 0, 1, 2]
     """
-    with np.errstate(invalid='ignore'):
-        rmse = image_rmse(y_true, y_pred)
-    key = np.where(np.isfinite(rmse), -rmse, np.inf)
-    return np.argsort(key, kind='stable'), rmse
+    if by not in BY:
+        raise UserError('--by %s: choose one of %s' % (by, ', '.join(BY)))
+    with np.errstate(invalid='ignore', divide='ignore'):
+        if by == 'rmse':
+            score = image_rmse(y_true, y_pred)
+        else:
+            d = keypoint_distances(y_true, y_pred)
+            rms = np.sqrt(np.nanmean(d ** 2, axis=0))
+            z = d / np.where(rms > 0, rms, np.nan)
+            labelled = np.isfinite(z).any(axis=1)
+            score = np.full(len(z), np.nan)
+            score[labelled] = np.nanmax(z[labelled], axis=1)
+    key = np.where(np.isfinite(score), -score, np.inf)
+    return np.argsort(key, kind='stable'), score
 
 
 def _worst_points(y_true, y_pred):
     """Each row's keypoint farthest from its prediction and the distance."""
-    true = np.asarray(y_true).reshape(len(y_true), -1, 2)
-    pred = np.asarray(y_pred).reshape(len(y_pred), -1, 2)
-    distance = np.sqrt(((true - pred) ** 2).sum(axis=2))
+    distance = keypoint_distances(y_true, y_pred)
     distance = np.where(np.isfinite(distance), distance, -1.0)
     point = distance.argmax(axis=1)
     return point, distance[np.arange(len(point)), point]
 
 
-def write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print):
-    """write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print)
+def write_suspects(data, cv_run, out, top=DEFAULT_TOP, by='keypoint',
+                   log=print):
+    """write_suspects(data, cv_run, out, top=DEFAULT_TOP, by='keypoint', log=print)
 
     Rank the rows of `data` the ``--cv`` run `cv_run` judged and write the
     review folder `out` (see the module's doc).
@@ -140,6 +187,8 @@ def write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print):
         A new or empty folder.
     top : int
         Rows in ``suspects.csv`` and the picture.
+    by : {'keypoint', 'rmse'}
+        The ranking (:func:`rank_rows`).
 
     Returns
     -------
@@ -154,6 +203,8 @@ def write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print):
     """
     if int(top) < 1:
         raise UserError('--top %s: must be at least 1' % top)
+    if by not in BY:
+        raise UserError('--by %s: choose one of %s' % (by, ', '.join(BY)))
     check_new_folder(out, 'review', 'choose another --out, or remove it',
                      name='--out %s' % out)
     path = data if os.path.isfile(data) else find_data_file(data, 'training')
@@ -168,20 +219,22 @@ def write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print):
     for rule, found in clean.auto_flags(keypoints, images).items():
         for row in found:
             flags.setdefault(int(row), []).append(rule)
-    order, rmse = rank_rows(oof['y_true'], oof['y_pred'])
+    order, score = rank_rows(oof['y_true'], oof['y_pred'], by)
+    rmse = rank_rows(oof['y_true'], oof['y_pred'], 'rmse')[1]
     point, worst = _worst_points(oof['y_true'], oof['y_pred'])
     rows = oof['rows'][order]
     table = pd.DataFrame({
         'rank': np.arange(1, len(order) + 1), 'row': rows,
         'image_id': rows + 1, 'fold': oof['folds'][order],
+        'score': np.round(score[order], 4),
         'rmse_px': np.round(rmse[order], 4),
         'worst_keypoint': [KEYPOINT_COLUMNS[2 * p][:-2] for p in point[order]],
         'worst_px': np.round(worst[order], 4),
         'auto_rules': [';'.join(flags.get(int(r), [])) for r in rows]})
     shown = table.head(int(top))
     picked = order[:len(shown)]
-    titles = ['#%d row %d: %.1f px%s' % (
-        line.rank, line.row, line.rmse_px,
+    titles = ['#%d row %d: %.1f px %s%s' % (
+        line.rank, line.row, line.rmse_px, line.worst_keypoint[:14],
         '\nAUTO: ' + line.auto_rules.replace(';', ', ')
         if line.auto_rules else '') for line in shown.itertuples()]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -197,9 +250,9 @@ def write_suspects(data, cv_run, out, top=DEFAULT_TOP, log=print):
                   'rows\no labelled, x predicted by the fold net that did not '
                   'train on the row; AUTO: --clean auto flags it'
                   % (path, cv_run, len(shown), len(table)))
-    log('%s: %d rows judged out of fold by %s; the worst %d -> %s'
-        % (path, len(table), cv_run, len(shown),
-           os.path.join(out, 'suspects.csv')))
+    log('%s: %d rows judged out of fold by %s, ranked by %s; the worst %d '
+        '-> %s' % (path, len(table), cv_run, by, len(shown),
+                   os.path.join(out, 'suspects.csv')))
     for line in shown.head(10).itertuples():
         log('  #%-3d row %-6d %7.2f px  worst %s %.1f px%s'
             % (line.rank, line.row, line.rmse_px, line.worst_keypoint,

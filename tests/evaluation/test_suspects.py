@@ -30,9 +30,24 @@ def test_rank_rows_puts_the_worst_first_and_unlabelled_last():
     p[0] += 1
     p[2] += 3
     y[3] = np.nan
-    order, rmse = suspects.rank_rows(y, p)
+    order, rmse = suspects.rank_rows(y, p, by='rmse')
     assert order.tolist() == [2, 0, 1, 3]
     assert rmse[2] == pytest.approx(3.0) and np.isnan(rmse[3])
+    assert suspects.rank_rows(y, p)[0].tolist() == [2, 0, 1, 3]
+
+
+def test_by_keypoint_weighs_each_keypoint_by_its_typical_error():
+    # Keypoint 0 is always 4 px off, keypoint 1 always 1 px: row 5's 2 px on
+    # keypoint 1 is the odd one out, not row 0's usual 4.4 px on keypoint 0
+    # (which the row's RMSE ranks first).
+    y = np.zeros((6, 30))
+    p = y.copy()
+    p[:, 0] = 4.0
+    p[:, 2] = 1.0
+    p[0, 0] = 4.4
+    p[5, 2] = 2.0
+    assert suspects.rank_rows(y, p)[0][0] == 5
+    assert suspects.rank_rows(y, p, by='rmse')[0][0] == 0
 
 
 def test_the_planted_bad_row_ranks_first(tiny_cv, tmp_path, capsys):
