@@ -46,7 +46,8 @@ from evaluation.evaluate_file import load_labelled_file  # noqa: E402
 from evaluation.metrics import overall_rmse  # noqa: E402
 from evaluation.pseudo_label import (DEFAULT_THRESHOLD, agreement,  # noqa: E402
                                      predictions, pseudo_label, source_runs)
-from evaluation.suspects import write_suspects  # noqa: E402
+from evaluation.suspects import (BY, out_of_fold, rank_rows,  # noqa: E402
+                                 write_suspects)
 from evaluation.trained_net import load_trained_net, predict_px  # noqa: E402
 from run_folder import atomic_open, run_status  # noqa: E402
 from training import cv  # noqa: E402
@@ -241,12 +242,11 @@ def bad_labels(source, net='net1', epochs=100, work='results/next_steps',
     parent = _train(os.path.join(work, '%s-e%d-cv%d' % (net, epochs, n_folds)),
                     net, epochs, data, 'complete', 42, n_folds)
     out = os.path.join(work, '%s-e%d-suspects' % (net, epochs))
-    if os.path.isdir(out):
-        import pandas as pd
-        table = pd.read_csv(os.path.join(out, 'oof_errors.csv'))
-    else:
-        table = write_suspects(data, parent, out)
-    ranked = table['row'].to_numpy()
+    if not os.path.isdir(out):
+        write_suspects(data, parent, out)
+    oof = out_of_fold(parent)
+    rankings = {by: oof['rows'][rank_rows(oof['y_true'], oof['y_pred'], by)[0]]
+                for by in BY}
     flagged = set()
     for found in clean.auto_flags(keypoints, arrays['images']).values():
         flagged.update(int(r) for r in found)
@@ -257,10 +257,12 @@ def bad_labels(source, net='net1', epochs=100, work='results/next_steps',
              epochs))
     print('| recall of corrupted rows | %s |' % ' | '.join(KINDS + ('all',)))
     print('|---|%s' % ('---|' * (len(KINDS) + 1)))
-    for share in (0.03, 0.05, 0.10):
-        top = set(ranked[:int(round(share * len(ranked)))].tolist())
-        print('| --suspects, worst %d%% (%d rows) | %s |' % (
-            100 * share, len(top), _recalls(bad, top)))
+    for by in BY:
+        for share in (0.03, 0.05, 0.10):
+            ranked = rankings[by]
+            top = set(ranked[:int(round(share * len(ranked)))].tolist())
+            print('| --suspects --by %s, worst %d%% (%d rows) | %s |' % (
+                by, 100 * share, len(top), _recalls(bad, top)))
     print('| --clean auto (%d rows flagged) | %s |' % (
         len(flagged), _recalls(bad, flagged)))
 
