@@ -266,7 +266,9 @@ def _saliency_picture(path, face, maps, y_pred, y_true, title):
 
 def _grid_picture(path, panels, title, ncols=6, cmap='gray'):
     nrows = max(1, -(-len(panels) // ncols))
-    plt, fig, axes = _figure(nrows, min(ncols, max(1, len(panels))), 1.4)
+    # Few panels are drawn larger, so that the title fits above them.
+    plt, fig, axes = _figure(nrows, min(ncols, max(1, len(panels))),
+                             1.4 if len(panels) > 6 else 2.6)
     for ax, (name, image) in zip(axes.flat, panels):
         ax.imshow(image, cmap=cmap, interpolation='nearest')
         ax.set_title(name, fontsize=7)
