@@ -7,6 +7,7 @@ Usage::
     python predict.py image RUN PHOTO... [--out DIR]
     python predict.py show RUN [--data DIR]
     python predict.py evaluate RUN --data DIR|FILE [--out DIR] [--run-data DIR]
+    python predict.py explain RUN [IMAGE | --valid N] [--out DIR] [--data DIR]
 
 ``submit`` predicts Kaggle's ``test.csv`` (or ``test.zip``) in ``DIR`` and
 writes ``RowId,Location`` through ``IdLookupTable.csv`` (default: the one in
@@ -36,6 +37,14 @@ table and writes ``evaluation.json``, ``errors.csv``/``.md``,
 ``predictions.csv``, ``keypoint_rmse.png`` and ``worst16.png`` to a new
 folder (default ``RUN/eval-<file's stem>``; ``evaluation.evaluate_file``).
 
+``explain`` shows what the net looks at for one face: a 96x96 grey
+``IMAGE`` (a face framed as the training faces are), or the run's ``N``-th
+validation face (default 1): each keypoint's saliency (the gradient of its
+two outputs with respect to the pixels), the first convolution layer's
+filters and each convolution layer's mean activation map, in a new folder
+(default ``RUN/explain-<image's stem>`` or ``RUN/explain-valid<N>``;
+``evaluation.explain``).
+
 A user error prints ``error: <message>`` on stderr and exits with 2.
 """
 import argparse
@@ -50,6 +59,8 @@ from data_prep.dataset import load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from data_prep.preprocess import preprocess
 from evaluation import faces_in_photo as fip
+from evaluation.explain import (default_explain_folder, explain as explain_face,
+                                face_to_explain)
 from evaluation.evaluate_file import FILES as EVALUATION_FILES, evaluate_file
 from evaluation.pictures import annotated_photo
 from evaluation.run_report import errors_markdown, write_run_report
@@ -112,6 +123,21 @@ def parser():
     judge.add_argument('--run-data', metavar='DIR',
                        help='where the run\'s own training data is now, if '
                        'moved (for the baseline)')
+    explain = commands.add_parser(
+        'explain', help='saliency per keypoint, conv1 filters and activation '
+        'maps of one face')
+    explain.add_argument('run', metavar='RUN', help='a run folder')
+    explain.add_argument('image', metavar='IMAGE', nargs='?',
+                         help='a 96x96 grey face image (PNG, JPEG, ...)')
+    explain.add_argument('--valid', type=int, metavar='N',
+                         help='the run\'s N-th validation face instead '
+                         '(default: 1, when no IMAGE)')
+    explain.add_argument('--out', metavar='DIR',
+                         help='the folder to write (default RUN/explain-...; '
+                         'never an existing one)')
+    explain.add_argument('--data', metavar='DIR',
+                         help='where the run\'s training data is now, if '
+                         'moved (for --valid)')
     return p
 
 
@@ -322,6 +348,22 @@ def evaluate(run, data, out=None, run_data=None):
     return result
 
 
+# ------------------------------------------------------------------ explain
+
+def explain(run, image=None, valid=None, out=None, data=None):
+    """explain(run, image=None, valid=None, out=None, data=None)
+
+    :func:`evaluation.explain.explain` of an image file or of the run's
+    `valid`-th validation face.
+    """
+    _check_run(run)
+    net, manifest = load_trained_net(run)
+    face, y_true, what, stem = face_to_explain(run, manifest, image, valid,
+                                               data)
+    return explain_face(net, manifest, face, what,
+                        out or default_explain_folder(run, stem), y_true)
+
+
 def main(argv=None):
     """main(argv=None)
 
@@ -335,6 +377,8 @@ def main(argv=None):
             image(args.run, args.photos, args.out)
         elif args.command == 'evaluate':
             evaluate(args.run, args.data, args.out, args.run_data)
+        elif args.command == 'explain':
+            explain(args.run, args.image, args.valid, args.out, args.data)
         else:
             show(args.run, args.data)
     except UserError as e:

@@ -327,3 +327,53 @@ def read_kaggle_csv(path, kind):
         problem.
     """
     return arrays_to_frame(read_kaggle_arrays(path, kind), kind)
+
+
+def image_texts(images):
+    """image_texts(images)
+
+    Kaggle's ``Image`` strings (``'182 206 ...'``) of uint8 images
+    ``(n, 96, 96)`` or ``(n, 9216)``, vectorised.
+
+    >>> image_texts(np.arange(9216).reshape(1, 96, 96) % 256)[0][:12]
+    '0 1 2 3 4 5 '
+    """
+    values = np.asarray(images).reshape(len(images), N_PIXELS).astype(np.int16)
+    m = len(values)
+    chars = np.empty((m, N_PIXELS, 4), dtype=np.uint8)
+    chars[..., 0] = 48 + values // 100
+    chars[..., 1] = 48 + values // 10 % 10
+    chars[..., 2] = 48 + values % 10
+    chars[..., 3] = 32
+    keep = np.ones(chars.shape, dtype=bool)
+    keep[..., 0] = values >= 100
+    keep[..., 1] = values >= 10
+    keep[:, -1, 3] = False  # no space after the last value
+    ends = np.cumsum(keep.reshape(m, -1).sum(axis=1))
+    text = chars[keep].tobytes().decode('ascii')
+    starts = np.concatenate([[0], ends[:-1]])
+    return [text[a:b] for a, b in zip(starts, ends)]
+
+
+def write_training_lines(out, images, keypoints):
+    """write_training_lines(out, images, keypoints)
+
+    Write a ``training.csv`` (header and rows) to the open text file `out`:
+    the 30 keypoint columns (10 decimals, like Kaggle's; empty where NaN)
+    and ``Image``. `images` are uint8 ``(n, 96, 96)``, `keypoints` float
+    ``(n, 30)`` in pixels. :func:`read_kaggle_arrays` reads it back as
+    given.
+
+    >>> out = io.StringIO()
+    >>> y = np.full((1, 30), np.nan); y[0, :2] = (66.5, 38.25)
+    >>> write_training_lines(out, np.zeros((1, 96, 96), np.uint8), y)
+    >>> out.getvalue().splitlines()[1][:40]
+    '66.5000000000,38.2500000000,,,,,,,,,,,,,'
+    """
+    out.write(','.join(KEYPOINT_COLUMNS + ('Image',)) + '\n')
+    prefixes = [','.join('' if np.isnan(x) else '%.10f' % x for x in row)
+                + ',' for row in np.asarray(keypoints, dtype=np.float64)]
+    for start in range(0, len(prefixes), _BLOCK_ROWS):
+        texts = image_texts(images[start:start + _BLOCK_ROWS])
+        out.write(''.join(prefix + text + '\n' for prefix, text
+                          in zip(prefixes[start:start + _BLOCK_ROWS], texts)))

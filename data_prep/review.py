@@ -3,6 +3,7 @@
 Usage::
 
     python -m data_prep.review DATA [--clean none|study|auto] [--clean-list FILE] [--out DIR]
+    python -m data_prep.review DATA --suspects CV_RUN [--top N] [--out DIR]
 
 ``DATA`` is a data folder (holding ``training.csv`` or ``training.zip``, as
 ``--data`` elsewhere) or a training file. The rows that
@@ -19,6 +20,16 @@ auto``) are written to ``DIR`` (default ``results/review-<clean>``, with
     Every flagged face (:data:`FACES_PER_PAGE` a page) with its keypoints
     (red: the subject's left, blue: right, green: centre line) and its row
     and rules above it. None when nothing is flagged.
+
+``--suspects CV_RUN`` reviews by the nets' judgement instead: every row
+that the ``--cv K`` run ``CV_RUN`` trained on is ranked by its out-of-fold
+error (the one fold net that did not train on it; ``--by keypoint``, the
+default, scores a row by its worst keypoint relative to that keypoint's
+typical error, ``--by rmse`` by its RMSE), and ``DIR`` (default
+``results/review-suspects``) gets ``oof_errors.csv``, ``suspects.csv`` (the
+worst ``N``, default 48, for ``--clean-list``) and ``suspects.png`` (those
+faces, true and predicted keypoints, the rows ``--clean auto`` flags
+marked): :mod:`evaluation.suspects`.
 
 ``DIR`` must be new or empty, so an earlier review is never overwritten.
 A user error prints ``error: <message>`` on stderr and exits with 2.
@@ -169,7 +180,18 @@ def parser():
                    'line, or a CSV with a row column)')
     p.add_argument('--out', metavar='DIR',
                    help='a new or empty folder for flagged.csv and the '
-                   'pictures (default: results/review-<clean>)')
+                   'pictures (default: results/review-<clean>, or '
+                   'results/review-suspects)')
+    p.add_argument('--suspects', metavar='CV_RUN',
+                   help='rank the rows by the out-of-fold error of this '
+                   '--cv run (trained on DATA) instead, worst first')
+    p.add_argument('--top', type=int, default=48, metavar='N',
+                   help='with --suspects: rows in suspects.csv and its '
+                   'picture (default 48)')
+    p.add_argument('--by', choices=('keypoint', 'rmse'), default='keypoint',
+                   help="with --suspects: rank by the worst keypoint's "
+                   "distance in units of that keypoint's typical error "
+                   "(default), or by the row's RMSE")
     return p
 
 
@@ -180,6 +202,20 @@ def main(argv=None):
     """
     args = parser().parse_args(argv)
     try:
+        if args.suspects:
+            # Imported here: it loads run folders (Theano via training.cv);
+            # a review by the rules alone stays light, and data_prep does
+            # not import the layers above it at import time.
+            from evaluation.suspects import write_suspects
+            if args.clean_list:
+                raise UserError('--suspects ranks every row the run judged; '
+                                'leave out --clean-list (pass suspects.csv '
+                                'to training instead)')
+            write_suspects(args.data, args.suspects,
+                           args.out or os.path.join('results',
+                                                    'review-suspects'),
+                           args.top, args.by)
+            return 0
         review(args.data, args.clean, args.clean_list, args.out)
     except UserError as e:
         print('error: %s' % e, file=sys.stderr)

@@ -14,7 +14,8 @@ coverage map of it.
 """
 import numpy as np
 
-from data_prep.keypoints import (KEYPOINT_COLUMNS, N_PIXELS, SIDE,
+from data_prep.kaggle_csv import image_texts, write_training_lines
+from data_prep.keypoints import (KEYPOINT_COLUMNS, SIDE,
                                  SPARSE_INDICES)
 
 _BLOCK = 256  # faces rendered at once (bounds memory to a few 10 MB)
@@ -220,25 +221,6 @@ def kaggle_missing_mask(n, seed=0, complete_fraction=0.3):
     return mask
 
 
-def _image_texts(images):
-    """Kaggle's Image strings ('182 206 ...') of uint8 images, vectorised."""
-    values = images.reshape(len(images), N_PIXELS).astype(np.int16)
-    m = len(values)
-    chars = np.empty((m, N_PIXELS, 4), dtype=np.uint8)
-    chars[..., 0] = 48 + values // 100
-    chars[..., 1] = 48 + values // 10 % 10
-    chars[..., 2] = 48 + values % 10
-    chars[..., 3] = 32
-    keep = np.ones(chars.shape, dtype=bool)
-    keep[..., 0] = values >= 100
-    keep[..., 1] = values >= 10
-    keep[:, -1, 3] = False  # no space after the last value
-    ends = np.cumsum(keep.reshape(m, -1).sum(axis=1))
-    text = chars[keep].tobytes().decode('ascii')
-    starts = np.concatenate([[0], ends[:-1]])
-    return [text[a:b] for a, b in zip(starts, ends)]
-
-
 def write_kaggle_csv(path, n, seed=0, kind='training',
                      complete_fraction=0.3):
     """write_kaggle_csv(path, n, seed=0, kind='training', complete_fraction=0.3)
@@ -269,17 +251,14 @@ def write_kaggle_csv(path, n, seed=0, kind='training',
     if kind == 'training':
         keypoints = np.where(kaggle_missing_mask(n, seed, complete_fraction),
                              keypoints, np.nan)
-        header = ','.join(KEYPOINT_COLUMNS + ('Image',))
-        prefixes = [','.join('' if np.isnan(x) else '%.10f' % x for x in row)
-                    + ',' for row in keypoints]
-    else:
-        keypoints = None
-        header = 'ImageId,Image'
-        prefixes = ['%d,' % (i + 1) for i in range(n)]
+        with open(path, 'w', newline='\n') as out:
+            write_training_lines(out, images, keypoints)
+        return keypoints
+    prefixes = ['%d,' % (i + 1) for i in range(n)]
     with open(path, 'w', newline='\n') as out:
-        out.write(header + '\n')
+        out.write('ImageId,Image\n')
         for start in range(0, n, _BLOCK):
-            texts = _image_texts(images[start:start + _BLOCK])
+            texts = image_texts(images[start:start + _BLOCK])
             out.write(''.join(prefix + text + '\n' for prefix, text
                               in zip(prefixes[start:start + _BLOCK], texts)))
-    return keypoints
+    return None

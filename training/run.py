@@ -55,6 +55,7 @@ from errors import UserError
 from data_prep.dataset import (SHUFFLE_SEED, SYNTHETIC_SEEDS,
                                describe_cleaning, expand_columns,
                                label_columns, load_training_data)
+from data_prep.derived import read_derived
 from data_prep.scaling import unscale_targets
 from nets import recipe
 from evaluation.metrics import evaluate
@@ -359,6 +360,9 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     }, **provenance())
     if fold is not None:
         manifest['fold'] = list(check_fold(fold))
+    derived = read_derived(dataset.path)
+    if derived is not None:  # e.g. pseudo-labels: the runs that made them
+        manifest['data']['derived_from'] = derived
     _train(net, X, y, dataset.image_ids[:len(X)], folder, manifest,
            checkpoint_every, reference, reference_label)
     return folder
