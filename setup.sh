@@ -3,20 +3,38 @@
 #
 #   ./setup.sh                      # uses python3
 #   PYTHON=python3.9 ./setup.sh     # or any Python 3.8 .. 3.11
+#   ./setup.sh --gpu                # also Theano's GPU back end (an NVIDIA GPU, Linux x86_64)
 #
 # 1. installs the system packages Theano needs (g++, libopenblas-dev and, for Debian's own
 #    Python, its venv and headers), with apt-get, only those that are missing;
 # 2. creates the virtual environment .venv with the chosen Python;
 # 3. installs the pinned packages of requirements-test.txt (runtime + test tools), only when
 #    .venv does not already hold exactly those pins;
-# 4. checks that Theano compiles and runs a small function with its C backend.
+# 4. checks that Theano compiles and runs a small function with its C backend;
+# 5. with --gpu: installs the pins of requirements-gpu.txt (CUDA 12's NVRTC and cuBLAS as pip
+#    wheels, Cython < 3, cmake) and builds libgpuarray/pygpu 0.7.6 into .venv with the
+#    project's patch (gpu/build_libgpuarray.sh); no conda, no CUDA toolkit. The NVIDIA driver
+#    itself (libcuda.so.1) is the machine's. --without-cublas leaves cuBLAS out (580 MB): for
+#    CI, whose stand-in driver test brings its own stand-in cuBLAS; a real GPU needs it.
 # Run it again at any time: it changes nothing that is already right.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
+GPU=0
+CUBLAS=1
+for arg in "$@"; do
+    case $arg in
+        --gpu) GPU=1 ;;
+        --without-cublas) CUBLAS=0 ;;
+        *) printf 'error: unknown option %s (usage: ./setup.sh [--gpu [--without-cublas]])\n' \
+               "$arg" >&2; exit 2 ;;
+    esac
+done
+
 VENV=.venv
 REQUIREMENTS=requirements-test.txt
+GPU_REQUIREMENTS=requirements-gpu.txt
 MIN_MINOR=8   # Python 3.8 ...
 MAX_MINOR=11  # ... to 3.11: Theano 1.0.5 needs numpy < 1.24 (see requirements.txt)
 
@@ -104,7 +122,7 @@ PY=$VENV/bin/python
 # Compares `pip freeze --all` with the pins (markers evaluated for this Python).
 # Exit status: 0 exact, 1 a pin missing or at another version, 3 only extra packages.
 check_pins() {
-    "$PY" - "$REQUIREMENTS" "$@" <<'EOF'
+    "$PY" - "$@" <<'EOF'
 import os, re, subprocess, sys
 
 def applies(marker):
@@ -139,38 +157,63 @@ def pins(path):
         out[normal(match.group(1))] = match.group(2)
     return out
 
-wanted = pins(sys.argv[1])
+files = [arg for arg in sys.argv[1:] if not arg.startswith('--')]
+wanted = {}
+for path in files:
+    wanted.update(pins(path))
+# Pins left out on purpose (KFKD_PIN_SKIP), packages this script builds itself (KFKD_BUILT).
+for name in os.environ.get('KFKD_PIN_SKIP', '').split():
+    wanted.pop(normal(name), None)
+built = {normal(name) for name in os.environ.get('KFKD_BUILT', '').split()}
 freeze = subprocess.run([sys.executable, '-m', 'pip', 'freeze', '--all'],
                         capture_output=True, text=True, check=True).stdout.split()
 have = {normal(n): v for n, _, v in (line.partition('==') for line in freeze)}
 have.pop('pip', None)
 wrong = sorted('%s (want %s, have %s)' % (n, v, have.get(n, 'none'))
                for n, v in wanted.items() if have.get(n) != v)
-extra = sorted('%s==%s' % (n, v) for n, v in have.items() if n not in wanted)
+extra = sorted('%s==%s' % (n, v) for n, v in have.items() if n not in wanted and n not in built)
 quiet = '--quiet' in sys.argv
 if wrong and not quiet:
     print('    not as pinned: ' + ', '.join(wrong))
 if extra:
-    print('    not pinned in %s: %s' % (sys.argv[1], ', '.join(extra)))
+    print('    not pinned in %s: %s' % (' or '.join(files), ', '.join(extra)))
 sys.exit(1 if wrong else 3 if extra else 0)
 EOF
 }
 
+# With --gpu the pins of requirements-gpu.txt count too (cuBLAS's not with --without-cublas),
+# and pygpu, built from source below, is not an unpinned extra.
+PIN_FILES=("$REQUIREMENTS")
+PIP_FILES=(-r "$REQUIREMENTS")
+if ((GPU)); then
+    PIN_FILES+=("$GPU_REQUIREMENTS")
+    export KFKD_BUILT=pygpu
+    if ((CUBLAS)); then
+        PIP_FILES+=(-r "$GPU_REQUIREMENTS")
+    else
+        export KFKD_PIN_SKIP=nvidia-cublas-cu12
+        gpu_pins=$(mktemp)
+        trap 'rm -f "$gpu_pins"' EXIT
+        grep -v '^nvidia-cublas' "$GPU_REQUIREMENTS" > "$gpu_pins"
+        PIP_FILES+=(-r "$gpu_pins")
+    fi
+fi
+
 status=0
-check_pins --quiet || status=$?
+check_pins "${PIN_FILES[@]}" --quiet || status=$?
 if ((status == 1)); then
-    say "installing the pinned packages of $REQUIREMENTS into $VENV"
+    say "installing the pinned packages of ${PIN_FILES[*]} into $VENV"
     setuptools_pin=$(grep -E '^setuptools==' requirements.txt | cut -d' ' -f1)
     # The sdists (Theano, Lasagne, nolearn) are built with the pinned setuptools instead of
     # whatever setuptools a build-isolation environment would download.
     "$PY" -m pip install -q "$setuptools_pin"
-    "$PY" -m pip install -q --no-build-isolation --use-pep517 -r "$REQUIREMENTS"
+    "$PY" -m pip install -q --no-build-isolation --use-pep517 "${PIP_FILES[@]}"
     "$PY" -m pip check
     status=0
-    check_pins || status=$?
-    ((status != 1)) || die "$VENV does not match $REQUIREMENTS after pip install"
+    check_pins "${PIN_FILES[@]}" || status=$?
+    ((status != 1)) || die "$VENV does not match ${PIN_FILES[*]} after pip install"
 else
-    say "$VENV already holds the pins of $REQUIREMENTS: nothing to install"
+    say "$VENV already holds the pins of ${PIN_FILES[*]}: nothing to install"
 fi
 ((status != 3)) || say "warning: $VENV holds packages that are not pinned (listed above)"
 
@@ -196,4 +239,21 @@ print('    Theano %s: C backend ok (cxx=%s, blas.ldflags=%r, floatX=%s, cache %s
     theano.__version__, theano.config.cxx, theano.config.blas.ldflags,
     theano.config.floatX, theano.config.base_compiledir))
 EOF
+
+# --- 6. Theano's GPU back end (--gpu) ------------------------------------------------------
+if ((GPU)); then
+    bash gpu/build_libgpuarray.sh "$PY"
+    # pygpu imports without a GPU; whether a driver is there decides what device=cuda does.
+    "$PY" - <<'EOF'
+import ctypes
+import pygpu
+try:
+    ctypes.CDLL('libcuda.so.1')
+    driver = 'the NVIDIA driver (libcuda.so.1) is present: run with THEANO_FLAGS=device=cuda'
+except OSError:
+    driver = ('no NVIDIA driver (libcuda.so.1) on this machine: device=cuda will be refused '
+              'until one is installed')
+print('    pygpu %s imports; %s' % (pygpu.__version__, driver))
+EOF
+fi
 say "done. Run the tests with: $PY -m pytest -m \"not slow\""

@@ -2,9 +2,10 @@
 
 Asked for a GPU (``device=cuda``) that it cannot initialise (no pygpu, no
 driver, a cuDNN that ``dnn.enabled=True`` demands and that does not load),
-Theano logs an error while it is imported and quietly computes on the CPU.
-:func:`import_theano` imports Theano and keeps what its GPU back end logged;
-:func:`check_requested_device` turns that into one line before a run trains;
+Theano logs an error (with a traceback) while it is imported and quietly
+computes on the CPU. :func:`import_theano` imports Theano and keeps what its
+GPU back end logged, instead of printing it; :func:`check_requested_device`
+turns that into one line before a run trains;
 :func:`runtime_info` says what a run computes with (a run folder's manifest
 records it).
 
@@ -33,28 +34,36 @@ class DeviceUnavailableError(errors.UserError):
     """
 
 
-class _KeepRecords(logging.Handler):
-    """Keeps each record in :data:`_GPU_LOG` (Theano's own handler still prints it)."""
+class _KeepRecords(logging.Filter):
+    """Keeps each error record in :data:`_GPU_LOG` instead of letting Theano print it.
 
-    def emit(self, record):
+    The error and its traceback would come before the one line of
+    :func:`check_requested_device`, which says the same (:func:`gpu_error`).
+    """
+
+    def filter(self, record):
+        if record.levelno < logging.ERROR:
+            return True
         _GPU_LOG.append(record)
+        return False
 
 
 def import_theano():
     """import_theano()
 
     Import Theano, keeping the errors that its GPU back end logs meanwhile
-    (for :func:`gpu_error`). Returns the ``theano`` module.
+    (for :func:`gpu_error`) instead of printing them. Returns the ``theano``
+    module.
     """
     if 'theano' in sys.modules:
         return sys.modules['theano']  # imported before compat: its log is gone
     logger = logging.getLogger('theano.gpuarray')
-    handler = _KeepRecords(logging.ERROR)
-    logger.addHandler(handler)
+    keep = _KeepRecords()
+    logger.addFilter(keep)
     try:
         import theano
     finally:
-        logger.removeHandler(handler)
+        logger.removeFilter(keep)
     return theano
 
 
@@ -106,6 +115,13 @@ def _one_line(text, limit=300):
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
+def _message(exc):
+    """An exception's message; pygpu's come as bytes (``b'Could not load ...'``)."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], bytes):
+        return exc.args[0].decode('utf-8', 'replace')
+    return str(exc)
+
+
 def gpu_error():
     """gpu_error()
 
@@ -124,7 +140,11 @@ def gpu_error():
         return _one_line('pygpu (Theano\'s GPU back end) does not import (%s)' % why)
     for record in reversed(_GPU_LOG):
         if record.exc_info and record.exc_info[1] is not None:
-            return _one_line('%s: %s' % (type(record.exc_info[1]).__name__, record.exc_info[1]))
+            exc = record.exc_info[1]
+            why = '%s: %s' % (type(exc).__name__, _message(exc))
+            if 'libcuda.so' in why:
+                why += ' (no NVIDIA driver is installed)'
+            return _one_line(why)
         return _one_line(record.getMessage())
     return 'see the error Theano logged when it was imported'
 
@@ -199,8 +219,8 @@ def check_requested_device(environ=None):
     if not gpu_active():
         raise DeviceUnavailableError(
             'a GPU was asked for (device=%s) but Theano could not initialise it: %s; '
-            'it would compute on the CPU (install pygpu, libgpuarray and the NVIDIA driver, '
-            'see ec2/environment.yml, or run with THEANO_FLAGS=device=cpu)'
+            'it would compute on the CPU (install the NVIDIA driver, then run ./setup.sh '
+            '--gpu for pygpu and libgpuarray; or run with THEANO_FLAGS=device=cpu)'
             % (requested, gpu_error()))
     if cudnn_opted_in(environ):
         from theano.gpuarray import dnn

@@ -6,7 +6,7 @@
 # RUN/ec2/bootstrap.log; progress in RUN/ec2/status.txt; checkpoints as one archive plus a
 # pointer (RUN/ec2/checkpoint.json; python -m ec2.instance, ec2/transfer.py).
 # Offline check: bash ec2/bootstrap.sh --cpu --workdir DIR (settings from KFKD_* variables; a
-# venv instead of conda, device=cpu, never powers the machine off).
+# venv without the GPU build, device=cpu, never powers the machine off).
 # @CONFIG@
 set -euo pipefail
 
@@ -45,7 +45,7 @@ else
   KFKD_UPLOAD_ROUNDS=${KFKD_UPLOAD_ROUNDS:-0}        # 0: until it works or the cost cap
   LOG=/var/log/kfkd-bootstrap.log
   INSTALL_ARGS=()
-  if [ "$KFKD_CUDNN" = 1 ]; then INSTALL_ARGS=(--cudnn); fi
+  if [ "$KFKD_CUDNN" = 1 ]; then INSTALL_ARGS=(--cudnn); fi   # refused: ec2/install_env.sh
 fi
 export KFKD_CUDNN                         # compat reads it: 1 = cuDNN's convolutions
 if [ -n "${KFKD_REGION:-}" ]; then export AWS_DEFAULT_REGION=$KFKD_REGION; fi

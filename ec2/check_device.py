@@ -3,7 +3,7 @@
 ::
 
     python -m ec2.check_device NET [--expect cuda|cpu] [--batches 20] [--epochs N]
-                                   [--price-per-hour P] [--out DIR]
+                                   [--price-per-hour P] [--out DIR] [--compare]
 
 It builds the net (``nets.build_net(NET)``), compiles its real training
 function (nolearn's ``initialize()``), walks the compiled graph and says
@@ -15,6 +15,10 @@ cost of the run, prints the report and writes it as ``DIR/device.json``
 (on the instance DIR is the run's ``ec2/``, uploaded before training).
 Exit 0 when the check passes, 2 with ``error:`` lines when it does not.
 On a CPU (``--expect cpu``) ops on the host are what is expected.
+With ``--compare`` it also trains one epoch here and the same batches on the
+CPU from the same initial weights (``ec2.compare``) and fails unless every
+batch's loss agrees within 1e-3 relative: the first minutes on a new GPU
+prove numbers, not only placement.
 
 The op classifier (:func:`describe_node`, :func:`op_place`,
 :func:`host_compute_ops`) is pure: tests give it a CPU graph as if the
@@ -23,7 +27,6 @@ device were a GPU.
 import argparse
 import collections
 import ctypes
-import glob
 import json
 import math
 import os
@@ -196,7 +199,11 @@ def _nvidia_smi():
 
 
 def _nvrtc_version():
-    for name in ('libnvrtc.so', 'libnvrtc.so.10.2'):
+    """NVRTC's own version, from the wheel's library (else the loader's search), or None."""
+    import sysconfig
+    wheel = os.path.join(sysconfig.get_paths()['purelib'], 'nvidia', 'cuda_nvrtc', 'lib',
+                         'libnvrtc.so.12')
+    for name in (wheel, 'libnvrtc.so.12', 'libnvrtc.so'):
         try:
             library = ctypes.CDLL(name)
         except OSError:
@@ -207,9 +214,13 @@ def _nvrtc_version():
     return None
 
 
-def _conda_version(package):
-    found = glob.glob(os.path.join(sys.prefix, 'conda-meta', package + '-[0-9]*.json'))
-    return os.path.basename(found[0])[len(package) + 1:].split('-')[0] if found else None
+def _wheel_version(package):
+    """The installed version of a pip package (the NVIDIA wheels of requirements-gpu.txt)."""
+    from importlib import metadata
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def gpu_info():
@@ -232,8 +243,8 @@ def gpu_info():
             'compute_capability': '%d.%d' % capability if capability else None,
             'capability': capability, 'driver': smi.get('driver'),
             'memory_mb': int(getattr(context, 'total_gmem', 0)) // (1 << 20),
-            'cuda_runtime': _conda_version('cudatoolkit'), 'nvrtc': _nvrtc_version(),
-            'pygpu': pygpu.__version__, 'libgpuarray': _conda_version('libgpuarray'),
+            'cublas_wheel': _wheel_version('nvidia-cublas-cu12'), 'nvrtc': _nvrtc_version(),
+            'pygpu': pygpu.__version__, 'libgpuarray': pygpu.__version__,
             'libgpuarray_api': list(pygpu.gpuarray.api_version()), 'cudnn': cudnn}
 
 
@@ -248,10 +259,12 @@ def _problems_of_device(info, expect, gpu):
             'cpu')):
         return ['Theano is on device %r, not cpu (THEANO_FLAGS=%s)'
                 % (info['requested_device'], info['theano_flags'])]
-    if gpu and gpu['capability'] and gpu['capability'] > catalog.MAX_COMPUTE_CAPABILITY:
-        return ['%s has compute capability %s; CUDA %s compiles kernels for %d.%d at most'
-                % ((gpu['name'], gpu['compute_capability'], catalog.CUDA_VERSION)
-                   + catalog.MAX_COMPUTE_CAPABILITY)]
+    if gpu and gpu['capability'] and not (catalog.MIN_COMPUTE_CAPABILITY <= gpu['capability']
+                                          <= catalog.MAX_COMPUTE_CAPABILITY):
+        return ['%s has compute capability %s; the project proves its GPU build on %d.%d to '
+                '%d.%d (CUDA %s)' % ((gpu['name'], gpu['compute_capability'])
+                                     + catalog.MIN_COMPUTE_CAPABILITY
+                                     + catalog.MAX_COMPUTE_CAPABILITY + (catalog.CUDA_VERSION,))]
     return []
 
 
@@ -352,9 +365,9 @@ def format_report(report):
     gpu = report.get('gpu')
     lines.append('  device: %s (requested %s); GPU: %s' % (
         report['device'], report['requested_device'],
-        'none' if not gpu else '%s, compute capability %s, driver %s, CUDA %s (NVRTC %s), '
-        'pygpu %s, libgpuarray %s, cuDNN %s' % (
-            gpu['name'], gpu['compute_capability'], gpu['driver'], gpu['cuda_runtime'],
+        'none' if not gpu else '%s, compute capability %s, driver %s, cuBLAS wheel %s (NVRTC '
+        '%s), pygpu %s, libgpuarray %s, cuDNN %s' % (
+            gpu['name'], gpu['compute_capability'], gpu['driver'], gpu['cublas_wheel'],
             gpu['nvrtc'], gpu['pygpu'], gpu['libgpuarray'], gpu['cudnn'])))
     if 'placement' in report:
         lines.append('  convolution: %s (%s); pooling: %s; dropout RNG: %s' % (
@@ -387,6 +400,13 @@ def format_report(report):
                         report['predicted_hours'],
                         '' if usd is None else ', $%.2f at $%g/h' % (usd,
                                                                      report['usd_per_hour'])))
+    if report.get('compare', {}).get('losses'):
+        found = report['compare']
+        lines.append('  compare: %d batches of one epoch on %s and %s from the same weights: '
+                     'largest relative loss difference %.1e (at most %.0e); last loss %.6g'
+                     % ((len(found['losses']),) + tuple(found['devices'])
+                        + (found['max_relative_difference'], found['rtol'],
+                           found['losses'][-1])))
     if report.get('fits_deadline') is False:
         lines.append('  warning: at this speed the run needs %.2f h of training, more than the '
                      '%.2f h left before the cost cap (%s): it will stop there, resumable '
@@ -407,6 +427,9 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, help="epochs of the run (default: the study's)")
     parser.add_argument('--price-per-hour', type=float)
     parser.add_argument('--out', metavar='DIR', help='write DIR/device.json')
+    parser.add_argument('--compare', action='store_true',
+                        help='also train one epoch here and the same batches on the CPU from '
+                             'the same weights; fail unless the losses agree (1e-3 relative)')
     parser.add_argument('--deadline', type=plan.parse_utc, metavar='YYYY-mm-ddTHH:MM:SSZ',
                         help="the cost cap's power-off: warn when the run cannot finish by then")
     options = parser.parse_args(argv)
@@ -417,6 +440,10 @@ def main(argv=None):
         net = nets.build_net(options.net, verbose=0)
         report = self_test(net, options.net, expect, options.batches, epochs,
                            options.price_per_hour, options.deadline)
+        if options.compare and not report['problems']:
+            from ec2 import compare
+            report['compare'] = compare.compare_devices(options.net)
+            report['problems'] = report['problems'] + report['compare']['problems']
     except UserError as exc:
         sys.stderr.write('error: %s\n' % exc)
         return 2

@@ -5,6 +5,7 @@
     ec2/launch NET [--epochs N] [--bucket B] [--max-hours H] [--dry-run] [-- RUN_OPTIONS]
     ec2/launch status [RUN] | logs RUN [--follow] | fetch RUN | resume RUN | terminate RUN
     ec2/launch cleanup
+    ec2/launch cluster-setup --bucket B --ssh-from CIDR [--out FILE] | cluster-teardown
 
 The options become one :class:`ec2.spec.LaunchSpec`, checked
 (:mod:`ec2.preflight`) before any AWS call; :mod:`ec2.lifecycle` creates
@@ -19,14 +20,16 @@ import os
 import sys
 
 import nets
-from ec2 import aws, catalog, lifecycle, plan, preflight, progress
+from ec2 import aws, catalog, cluster, lifecycle, plan, preflight, progress
 from ec2.spec import LAUNCH_OPTIONS, LaunchSpec
 from errors import UserError
 
 __all__ = ['main', 'parse_args', 'run_command', 'build_parser', 'COMMANDS']
 
 COMMANDS = ('start', 'status', 'logs', 'fetch', 'terminate', 'cleanup', 'resume')
-DRY_RUN_COMMANDS = ('start', 'terminate', 'cleanup')
+CLUSTER_COMMANDS = ('cluster-setup', 'cluster-teardown')   # the Ray cluster's (ec2/cluster.py)
+COMMANDS += CLUSTER_COMMANDS
+DRY_RUN_COMMANDS = ('start', 'terminate', 'cleanup') + CLUSTER_COMMANDS
 new_run_id = plan.new_run_id   # (the tests fix it to make two launches collide)
 
 
@@ -117,6 +120,18 @@ def build_parser():
                              help='seconds between looks with --follow (default %(default)s)')
     commands.add_parser('cleanup', parents=[common],
                         help='remove every resource of every run (results in S3 stay)')
+    setup = commands.add_parser('cluster-setup', parents=[common],
+                                help="the Ray cluster's security groups, roles and instance "
+                                     'profiles, and a ready ray-cluster.yaml')
+    setup.add_argument('--ssh-from', metavar='CIDR',
+                       help='the one address the head accepts SSH from (e.g. 203.0.113.7/32)')
+    setup.add_argument('--out', default='ray-cluster.yaml',
+                       help='the yaml to write (default %(default)s; `ray up` it)')
+    setup.add_argument('--ami-parameter', default=plan.DEFAULT_AMI_PARAMETER,
+                       help='SSM parameter holding the AMI id (default: %(default)s)')
+    commands.add_parser('cluster-teardown', parents=[common],
+                        help="remove what cluster-setup made (stop the cluster first: "
+                             '`ray down`)')
     return parser
 
 
@@ -200,6 +215,12 @@ def run_command(options, out=None):
         return lifecycle.terminate(api, options.run, out)
     if options.command == 'cleanup':
         return lifecycle.terminate(api, None, out)
+    if options.command == 'cluster-setup':
+        preflight.check_bucket_name(options.bucket)
+        return cluster.setup(api, options.bucket, options.ssh_from, out, options.out,
+                             options.prefix, options.ami_parameter)
+    if options.command == 'cluster-teardown':
+        return cluster.teardown(api, out)
     raise AssertionError(options.command)
 
 

@@ -5,10 +5,10 @@ instance type is refused before any request); :func:`check_aws` then asks
 AWS what it can without changing anything (account, type offered, bucket,
 AMI, VPC, the Kaggle token's parameter, the data).
 
->>> check_instance_type('g5.xlarge')
+>>> check_instance_type('p2.xlarge')
 Traceback (most recent call last):
 ...
-errors.UserError: g5.xlarge has an NVIDIA A10G (compute capability 8.6), beyond CUDA 10.2, ...
+errors.UserError: p2.xlarge: an NVIDIA K80 (compute capability 3.7): CUDA 12 compiles for ...
 """
 import ipaddress
 import os
@@ -29,8 +29,8 @@ DATA_FILES = ('training.csv', 'training.zip', 'test.csv', 'test.zip',
 def supported_types():
     """supported_types() -> the supported instance types, with their GPUs, as one phrase
 
-    >>> supported_types()
-    'g4dn.xlarge, g4dn.2xlarge, g4dn.4xlarge (NVIDIA T4, 7.5), p3.2xlarge (NVIDIA V100, 7.0)'
+    >>> supported_types()  # doctest: +ELLIPSIS
+    'g4dn.xlarge, g4dn.2xlarge, g4dn.4xlarge (NVIDIA T4, 7.5), p3.2xlarge (NVIDIA V100, 7.0), ...'
     """
     groups = []
     for name, known in catalog.INSTANCE_TYPES.items():
@@ -45,9 +45,9 @@ def supported_types():
 def check_instance_type(instance_type):
     """check_instance_type(instance_type)
 
-    Refuse a type whose GPU the pinned CUDA cannot compile for, or that is
-    not in :data:`ec2.catalog.INSTANCE_TYPES`; the message names the types
-    that work.
+    Refuse a type that is not in :data:`ec2.catalog.INSTANCE_TYPES`: several
+    GPUs, a GPU older than compute capability 7.0 or not NVIDIA's, or a type
+    this project does not know; the message names the types that work.
     """
     if not INSTANCE_TYPE_FORMAT.match(instance_type or ''):
         raise UserError('instance type %r is not of the form FAMILY.SIZE '
@@ -56,16 +56,15 @@ def check_instance_type(instance_type):
         return
     family = instance_type.split('.')[0]
     works = 'choose one of %s' % supported_types()
-    if family in catalog.TOO_NEW_FAMILIES:
-        gpu, capability = catalog.TOO_NEW_FAMILIES[family]
-        raise UserError('%s has an %s (compute capability %d.%d), beyond CUDA %s, whose NVRTC '
-                        'compiles kernels for %d.%d at most: %s'
-                        % ((instance_type, gpu) + capability + (catalog.CUDA_VERSION,)
-                           + catalog.MAX_COMPUTE_CAPABILITY + (works,)))
+    if family in catalog.OTHER_FAMILIES:
+        raise UserError('%s: the %s family has %s; a run trains on one GPU: %s'
+                        % (instance_type, family, catalog.OTHER_FAMILIES[family], works))
     if family in catalog.RETIRED_FAMILIES:
         raise UserError('%s: %s; %s' % (instance_type, catalog.RETIRED_FAMILIES[family], works))
-    raise UserError('%s is not a GPU type this project supports (one GPU that CUDA %s can '
-                    'target): %s' % (instance_type, catalog.CUDA_VERSION, works))
+    raise UserError('%s is not a GPU type this project supports (one NVIDIA GPU of compute '
+                    'capability %d.%d to %d.%d, which CUDA %s compiles for): %s'
+                    % ((instance_type,) + catalog.MIN_COMPUTE_CAPABILITY
+                       + catalog.MAX_COMPUTE_CAPABILITY + (catalog.CUDA_VERSION, works)))
 
 
 def check_bucket_name(bucket):
@@ -82,6 +81,11 @@ def check_spec(spec):
     """
     check_instance_type(spec.instance_type)
     check_bucket_name(spec.bucket)
+    if spec.cudnn:
+        # ec2/install_env.sh would refuse it on the instance, after the boot was paid for.
+        raise UserError('--cudnn: Theano 1.0.5 uses cuDNN 7 at most, which has no CUDA 12 '
+                        "build; the GPU environment runs Theano's own convolutions, as the "
+                        'study did (leave --cudnn out)')
     if spec.ssh_from:
         try:
             ipaddress.ip_network(spec.ssh_from)

@@ -369,8 +369,10 @@ def test_user_data_over_16_kb_is_refused():
 def test_code_tarball_ships_the_code_and_no_venv_or_runs():
     import tarfile
     names = tarfile.open(fileobj=io.BytesIO(lifecycle.code_tarball())).getnames()
-    assert 'ec2/bootstrap.sh' in names and 'ec2/environment.yml' in names
-    assert 'ec2/install_env.sh' in names
+    assert 'ec2/bootstrap.sh' in names and 'ec2/install_env.sh' in names
+    # the GPU environment's recipe: its pins, the build step and the patch
+    assert {'requirements-gpu.txt', 'gpu/build_libgpuarray.sh',
+            'gpu/libgpuarray-0.7.6.patch'} <= set(names)
     assert not any(n.split('/')[0] in ('.venv', 'runs', 'data', '.git') for n in names)
 
 

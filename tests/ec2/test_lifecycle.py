@@ -97,14 +97,14 @@ def test_resume_keeps_every_option_of_the_launch(aws, capsys, sent):
     status, out, err = launch(capsys, *start_argv(
         '--on-demand', '--instance-type', 'p3.2xlarge', '--subnet-id', subnet,
         '--key-name', 'kfkd-test-key', '--ssh-from', '203.0.113.7/32', '--max-hours', '3',
-        '--max-restarts', '1', '--no-shutdown', '--cudnn', '--seed', '7', '--',
+        '--max-restarts', '1', '--no-shutdown', '--seed', '7', '--',
         '--limit', '64'))
     assert status == 0, err
     run_id = run_id_of(out)
     assert 'RelaunchOwnRunInstance' not in role_statements(aws, run_id)   # on demand
     [first] = our_instances(aws, run_id)
     first_data = user_data_of(aws, first['InstanceId'])
-    assert 'KFKD_CUDNN=1' in first_data and 'KFKD_SHUTDOWN=0' in first_data
+    assert 'KFKD_CUDNN=0' in first_data and 'KFKD_SHUTDOWN=0' in first_data
     assert launch(capsys, 'terminate', run_id)[0] == 0
 
     del sent[:]
@@ -137,7 +137,7 @@ def test_resume_keeps_every_option_of_the_launch(aws, capsys, sent):
     assert (params['SubnetId'], params['KeyName']) == (subnet, 'kfkd-test-key')
     [third] = live(our_instances(aws, run_id))
     third_data = user_data_of(aws, third['InstanceId'])
-    assert 'KFKD_EPOCHS=5' in third_data and 'KFKD_CUDNN=1' in third_data
+    assert 'KFKD_EPOCHS=5' in third_data and 'KFKD_CUDNN=0' in third_data
     saved = json.loads(aws.client('s3').get_object(
         Bucket=BUCKET, Key='kfkd/runs/%s/ec2/launch.json' % run_id)['Body'].read())
     assert (saved['instance_type'], saved['spot'], saved['epochs']) == ('g4dn.xlarge', True, 5)

@@ -116,8 +116,8 @@ def test_readme_policies_keep_s3_to_the_data_and_rows_prefixes(config):
 
 
 def test_every_node_installs_the_single_run_environment(config):
-    # One definition of the environment: ec2/install_env.sh (conda environment of
-    # ec2/environment.yml, then requirements.txt), for ec2/bootstrap.sh and every node here.
+    # One definition of the environment: ec2/install_env.sh (a venv with requirements.txt and
+    # requirements-gpu.txt, then gpu/build_libgpuarray.sh), for ec2/bootstrap.sh and every node.
     installs = [c for c in config['setup_commands'] if 'ec2/install_env.sh' in c]
     assert installs == ['bash ~/kfkd/ec2/install_env.sh ~/kfkd-env']
     assert not config['head_setup_commands'] and not config['worker_setup_commands']
@@ -131,14 +131,18 @@ def test_bootstrap_uses_the_same_environment_script():
         pytest.skip('ec2/install_env.sh (the one environment script, called by '
                     'ec2/bootstrap.sh) is not on this branch yet')
     install = _read('ec2', 'install_env.sh')
-    assert 'environment.yml' in install and 'requirements.txt' in install
+    assert 'requirements.txt' in install and 'requirements-gpu.txt' in install
+    assert 'gpu/build_libgpuarray.sh' in install
     assert 'install_env.sh' in _read('ec2', 'bootstrap.sh')
 
 
-def test_the_gpu_environment_carries_the_pinned_ray():
-    environment = yaml.safe_load(_read('ec2', 'environment.yml'))
-    pip = [d['pip'] for d in environment['dependencies'] if isinstance(d, dict)][0]
+def test_the_gpu_environment_carries_the_pinned_ray_and_no_conda():
+    # The nodes' Ray is requirements.txt's, the driver's; no conda anywhere.
+    install = _read('ec2', 'install_env.sh')
+    assert 'pip install -q -r "$REQUIREMENTS" -r "$GPU_REQUIREMENTS"' in install
     pinned = re.search(r'^ray==(\S+)$', _read('requirements.txt'), re.M).group(1)
-    assert pip == ['ray==%s' % pinned] and pinned == '2.10.0'
+    assert pinned == '2.10.0'
+    for text in (install, _read('ec2', 'ray-cluster.yaml'), _read('ec2', 'bootstrap.sh')):
+        assert 'conda' not in text.lower() and 'miniforge' not in text.lower()
     import ray
     assert ray.__version__ == pinned
