@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from data_prep.keypoints import KEYPOINT_COLUMNS
-from errors import UserError
+from errors import DiskFullError, UserError, is_disk_full
 from paths import REPO
 
 __all__ = [
@@ -187,8 +187,8 @@ _TMP_NUMBERS = itertools.count()
 
 
 @contextlib.contextmanager
-def atomic_path(path, fsync=False):
-    """atomic_path(path, fsync=False)
+def atomic_path(path, fsync=False, size=None):
+    """atomic_path(path, fsync=False, size=None)
 
     Context manager: a temporary path beside `path` (same folder, same
     extension, so writers that go by it, as matplotlib does, still work) to
@@ -203,6 +203,10 @@ def atomic_path(path, fsync=False):
         Flush the file to disk before the rename (checkpoints and weights:
         a power cut then leaves the old file or the new one, not an empty
         one).
+    size : int or None
+        The bytes the file will take, when the writer knows, for the
+        message of the :class:`errors.DiskFullError` that a full disk
+        raises (the earlier file stays).
 
     >>> import tempfile
     >>> target = os.path.join(tempfile.mkdtemp(), 'table.md')
@@ -226,20 +230,27 @@ def atomic_path(path, fsync=False):
             finally:
                 os.close(handle)
         os.replace(tmp, path)
+    except Exception as e:
+        if not is_disk_full(e) or isinstance(e, DiskFullError):
+            raise
+        # One line naming the file, instead of what the writer's library
+        # raised over the ENOSPC (zipfile: "seek of closed file").
+        written = os.path.getsize(tmp) if os.path.exists(tmp) else 0
+        raise DiskFullError(path, size or written, at_least=not size) from e
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
 @contextlib.contextmanager
-def atomic_open(path, mode='w', fsync=False, **open_keywords):
-    """atomic_open(path, mode='w', fsync=False, **open_keywords)
+def atomic_open(path, mode='w', fsync=False, size=None, **open_keywords):
+    """atomic_open(path, mode='w', fsync=False, size=None, **open_keywords)
 
     Context manager: ``open(...)`` of an :func:`atomic_path` temporary file;
     `path` gets what was written when the block ends without an error.
     `open_keywords` go to ``open`` (``newline=''`` for csv).
     """
-    with atomic_path(path, fsync=fsync) as tmp:
+    with atomic_path(path, fsync=fsync, size=size) as tmp:
         with open(tmp, mode, **open_keywords) as handle:
             yield handle
 
@@ -260,11 +271,14 @@ def atomic_folder(path):
     old = path + _OLD
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
-    os.makedirs(tmp)
     try:
+        os.makedirs(tmp)
         yield tmp
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, Exception) and is_disk_full(e) \
+                and not isinstance(e, DiskFullError):
+            raise DiskFullError(path) from e
         raise
     if os.path.exists(old):
         shutil.rmtree(old)

@@ -57,7 +57,8 @@ def save_arrays(arrays, path):
     atomically and flushed to disk (:func:`run_folder.atomic_open`), so a
     crash leaves either the old file or the new.
     """
-    with atomic_open(path, 'wb', fsync=True) as f:
+    size = sum(np.asarray(a).nbytes for a in arrays.values())
+    with atomic_open(path, 'wb', fsync=True, size=size) as f:
         np.savez(f, **arrays)
 
 
