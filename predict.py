@@ -45,7 +45,7 @@ import sys
 
 import numpy as np
 
-from errors import UserError
+from errors import UserError, command_line
 from data_prep.dataset import load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from data_prep.preprocess import preprocess
@@ -137,9 +137,13 @@ def submit(run, data, lookup=None, out=None, run8=None):
     runs = [run] + ([run8] if run8 else [])
     for folder in runs:
         _check_run(folder)
+    out = out or os.path.join(run, 'submission.csv')
+    if os.path.isdir(out):
+        raise UserError('--out %s is a folder; name the submission file to '
+                        'write (e.g. %s)' % (out, os.path.join(out,
+                                                               'submission.csv')))
     lookup_path = lookup or os.path.join(data, 'IdLookupTable.csv')
     table = read_lookup_table(lookup_path)  # before the slow part
-    out = out or os.path.join(run, 'submission.csv')
     loaded = [load_trained_net(folder) for folder in runs]
     columns = [net.keypoint_columns_ for net, _ in loaded]
     if run8 and len(columns[1]) >= len(columns[0]):
@@ -325,10 +329,12 @@ def evaluate(run, data, out=None, run_data=None):
 def main(argv=None):
     """main(argv=None)
 
-    Run the command line; returns the exit status (0, or 2 for a user error).
+    Run the command line; returns the exit status (0; 2 for a user error,
+    a full disk or a path that cannot be written; 130 for Ctrl-C).
     """
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         if args.command == 'submit':
             submit(args.run, args.data, args.lookup, args.out, args.run8)
         elif args.command == 'image':
@@ -337,10 +343,7 @@ def main(argv=None):
             evaluate(args.run, args.data, args.out, args.run_data)
         else:
             show(args.run, args.data)
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+    return command_line(body)
 
 
 if __name__ == '__main__':

@@ -493,16 +493,36 @@ def read_history_csv(path):
     Raises
     ------
     RunFolderError
-        The file is missing, or a row lacks an epoch or holds a non-number.
+        The file is missing, has no ``epoch``, ``train_loss`` and
+        ``valid_loss`` columns, or a row holds a non-number. The message
+        is short: it never quotes the file (a wrong file may hold images).
     """
     try:
         with open(path, newline='') as f:
-            rows = list(csv.DictReader(f))
-        return [dict({k: float(v) for k, v in row.items()},
-                     epoch=int(float(row['epoch']))) for row in rows]
-    except (OSError, KeyError, ValueError, TypeError) as e:
+            reader = csv.DictReader(f)
+            missing = [c for c in HISTORY_COLUMNS[:3]
+                       if c not in (reader.fieldnames or ())]
+            if missing:
+                raise RunFolderError(
+                    '%s is not a readable history CSV (no %s column; a '
+                    'history has %s)'
+                    % (path, ', '.join(missing), ','.join(HISTORY_COLUMNS)))
+            rows = []
+            for number, row in enumerate(reader, 2):
+                try:
+                    rows.append(dict({k: float(v) for k, v in row.items()},
+                                     epoch=int(float(row['epoch']))))
+                except (KeyError, ValueError, TypeError):
+                    raise RunFolderError('%s is not a readable history CSV '
+                                         '(row %d holds a non-number)'
+                                         % (path, number))
+        return rows
+    except OSError as e:
         raise RunFolderError('%s is not a readable history CSV (%s)'
-                             % (path, e))
+                             % (path, e.strerror or e))
+    except csv.Error as e:
+        raise RunFolderError('%s is not a readable history CSV (%s)'
+                             % (path, str(e)[:80]))
 
 
 # -------------------------------------------------------------- checkpoint

@@ -376,10 +376,25 @@ def start_ray(address=None, num_cpus=None):
                  num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                  **options)
     else:
+        _check_reachable(address)
         try:
             ray.init(address=address, **options)
         except ConnectionError as e:
             raise UserError('no Ray cluster at %s: %s' % (address, _one_line(e)))
+
+
+def _check_reachable(address, timeout=5.0):
+    """Refuse a ``HOST:PORT`` where nothing answers, within `timeout`
+    seconds: ``ray.init`` would retry for minutes before saying so.
+    ``'auto'`` and ``ray://`` addresses are Ray's to resolve."""
+    host, _, port = address.rpartition(':')
+    if address == 'auto' or '://' in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise UserError('no Ray cluster at %s: nothing answers there (%s)'
+                        % (address, e.strerror or 'timed out'))
 
 
 def _this_node():
