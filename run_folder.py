@@ -276,9 +276,10 @@ def atomic_folder(path):
         yield tmp
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, Exception) and is_disk_full(e) \
-                and not isinstance(e, DiskFullError):
-            raise DiskFullError(path) from e
+        if isinstance(e, Exception) and is_disk_full(e):
+            # Named by the folder the user asked for, not its temporary.
+            raise DiskFullError(path, getattr(e, 'needed', None),
+                                at_least=True) from e
         raise
     if os.path.exists(old):
         shutil.rmtree(old)
