@@ -185,15 +185,19 @@ def _stem(path):
 
 
 def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
-                          run):
-    """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run)
+                          run, scale=1.0):
+    """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run, scale=1.0)
 
     Write ``<out>/<photo>_keypoints.png``, ``.csv`` and ``.json``.
 
     The CSV has one row per face: ``face`` (1, 2, ... left to right),
     ``crop_left, crop_top, crop_side`` (the square cropped, photo pixels)
     and the 30 keypoint columns in photo pixels (pixel ``i`` centred at
-    ``i``). The JSON holds the same, with the detector's box.
+    ``i``). The JSON holds the same, with the detector's box. `photo` may
+    be the photo decoded reduced by `scale`
+    (``evaluation.faces_in_photo.read_photo_reduced``; `squares`, `boxes`
+    and `keypoints` in its pixels): the PNG is drawn at that size, the CSV
+    and JSON are in the photo's own pixels.
 
     Returns
     -------
@@ -201,9 +205,17 @@ def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
         The paths written.
     """
     base = os.path.join(out, _stem(photo_path) + '_keypoints')
-    h, w = photo.shape[:2]
     paths = [base + '.png', base + '.csv', base + '.json']
     annotated_photo(photo, squares, keypoints, paths[0])
+    h, w = [int(round(n * scale)) for n in photo.shape[:2]]
+
+    def full(values, sides=()):
+        """Positions (and the sides at indices `sides`) in the photo's pixels."""
+        return [v * scale if i in sides else (v + 0.5) * scale - 0.5
+                for i, v in enumerate(values)]
+    squares = [full(square, sides=(2,)) for square in squares]
+    boxes = [full(box, sides=(2, 3)) for box in boxes]
+    keypoints = [full(points) for points in keypoints]
     with atomic_open(paths[1], newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['face', 'crop_left', 'crop_top', 'crop_side']
@@ -257,7 +269,7 @@ def image(run, photos, out='.'):
     found, problems = {}, []
     for photo_path in photos:
         try:
-            photo = fip.read_photo(photo_path)
+            photo, scale = fip.read_photo_reduced(photo_path)
         except UserError as e:
             problems.append(str(e))
             continue
@@ -265,17 +277,17 @@ def image(run, photos, out='.'):
         boxes = fip.detect_faces(grey)
         found[photo_path] = len(boxes)
         if not boxes:
+            h, w = [int(round(n * scale)) for n in photo.shape[:2]]
             problems.append('%s: no face found (%dx%d; the detector finds '
                             'frontal faces at least %d px wide)'
-                            % (photo_path, photo.shape[1], photo.shape[0],
-                               fip.MIN_FACE * max(1.0, max(photo.shape[:2])
-                                                  / fip.MAX_SEARCH_SIDE)))
+                            % (photo_path, w, h, fip.MIN_FACE * max(
+                                1.0, max(h, w) / fip.MAX_SEARCH_SIDE)))
             continue
         squares = [fip.crop_square(box, framing) for box in boxes]
         crops = preprocess(fip.crop_faces(grey, squares), method)
         keypoints = fip.to_photo_pixels(predict_px(net, crops), squares)
         paths = write_photo_keypoints(photo_path, photo, squares, boxes,
-                                      keypoints, out, run)
+                                      keypoints, out, run, scale)
         print('%s: %d face%s -> %s' % (photo_path, len(boxes),
                                        '' if len(boxes) == 1 else 's',
                                        ', '.join(paths)))
