@@ -266,8 +266,8 @@ def test_a_photo_larger_than_the_decode_side_is_reported_in_its_own_pixels(
     # times as large (within 10%: detection runs on a resampled image).
     face = table.loc[table['crop_side'].idxmax()]
     for column in ['crop_left', 'crop_top', 'crop_side', 'nose_tip_x']:
-        assert face[column] / 5 == pytest.approx(small.loc[0, column],
-                                                  rel=0.1), column
+        expected = small.loc[0, column]
+        assert face[column] / 5 == pytest.approx(expected, rel=0.1), column
 
 
 def test_a_huge_photo_is_decoded_small(run, tmp_path):
@@ -293,3 +293,59 @@ def test_a_huge_photo_is_decoded_small(run, tmp_path):
     assert proc.stdout.splitlines()[1] == (
         'error: %s: no face found (12000x12000; the detector finds frontal '
         'faces at least 562 px wide)' % huge)
+
+
+def _fill_the_disk(monkeypatch):
+    """Writes of CSV (pandas) and JSON (run_folder) find the disk full after
+    a few bytes."""
+    import errno
+    import run_folder
+
+    def full(*args, **keywords):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    def partial_csv(frame, path, *args, **keywords):
+        with open(path, 'w') as f:
+            f.write('RowId,Location\n')
+        full()
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', partial_csv)
+    monkeypatch.setattr(run_folder.json, 'dump', full)
+
+
+def test_submit_on_a_full_disk_is_one_line_and_keeps_the_earlier_file(
+        run, tmp_path, capsys, monkeypatch):
+    _small_data(tmp_path)
+    out = tmp_path / 'submission.csv'
+    out.write_text('an earlier submission\n')
+    _fill_the_disk(monkeypatch)
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: no space left on the disk of %s: more than '
+                          '0.1 MB needed, ' % out) and err.endswith(' MB free\n')
+    assert out.read_text() == 'an earlier submission\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'IdLookupTable.csv', 'submission.csv', 'test.csv']
+
+
+def test_evaluate_on_a_full_disk_is_one_line_and_leaves_no_folder(
+        run, tmp_path, capsys, monkeypatch):
+    labelled = str(tmp_path / 'faces.csv')
+    write_kaggle_csv(labelled, 12, seed=5)
+    out = tmp_path / 'eval'
+    _fill_the_disk(monkeypatch)
+    assert predict.main(['evaluate', run, '--data', labelled, '--out',
+                         str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: no space left on the disk of %s' % out)
+    assert err.count('\n') == 1 and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['faces.csv']
+
+
+def test_submit_out_a_folder_is_one_line(run, tmp_path, capsys):
+    _small_data(tmp_path)
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--out', str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        'error: --out %s is a folder; name the submission file to write '
+        '(e.g. %s)\n' % (tmp_path, tmp_path / 'submission.csv'))
