@@ -54,7 +54,7 @@ import sys
 
 import numpy as np
 
-from errors import UserError
+from errors import UserError, command_line
 from data_prep.dataset import load_dataset
 from data_prep.keypoints import KEYPOINT_COLUMNS
 from data_prep.preprocess import preprocess
@@ -163,9 +163,13 @@ def submit(run, data, lookup=None, out=None, run8=None):
     runs = [run] + ([run8] if run8 else [])
     for folder in runs:
         _check_run(folder)
+    out = out or os.path.join(run, 'submission.csv')
+    if os.path.isdir(out):
+        raise UserError('--out %s is a folder; name the submission file to '
+                        'write (e.g. %s)' % (out, os.path.join(out,
+                                                               'submission.csv')))
     lookup_path = lookup or os.path.join(data, 'IdLookupTable.csv')
     table = read_lookup_table(lookup_path)  # before the slow part
-    out = out or os.path.join(run, 'submission.csv')
     loaded = [load_trained_net(folder) for folder in runs]
     columns = [net.keypoint_columns_ for net, _ in loaded]
     if run8 and len(columns[1]) >= len(columns[0]):
@@ -207,15 +211,19 @@ def _stem(path):
 
 
 def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
-                          run):
-    """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run)
+                          run, scale=1.0):
+    """write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out, run, scale=1.0)
 
     Write ``<out>/<photo>_keypoints.png``, ``.csv`` and ``.json``.
 
     The CSV has one row per face: ``face`` (1, 2, ... left to right),
     ``crop_left, crop_top, crop_side`` (the square cropped, photo pixels)
     and the 30 keypoint columns in photo pixels (pixel ``i`` centred at
-    ``i``). The JSON holds the same, with the detector's box.
+    ``i``). The JSON holds the same, with the detector's box. `photo` may
+    be the photo decoded reduced by `scale`
+    (``evaluation.faces_in_photo.read_photo_reduced``; `squares`, `boxes`
+    and `keypoints` in its pixels): the PNG is drawn at that size, the CSV
+    and JSON are in the photo's own pixels.
 
     Returns
     -------
@@ -223,9 +231,17 @@ def write_photo_keypoints(photo_path, photo, squares, boxes, keypoints, out,
         The paths written.
     """
     base = os.path.join(out, _stem(photo_path) + '_keypoints')
-    h, w = photo.shape[:2]
     paths = [base + '.png', base + '.csv', base + '.json']
     annotated_photo(photo, squares, keypoints, paths[0])
+    h, w = [int(round(n * scale)) for n in photo.shape[:2]]
+
+    def full(values, sides=()):
+        """Positions (and the sides at indices `sides`) in the photo's pixels."""
+        return [v * scale if i in sides else (v + 0.5) * scale - 0.5
+                for i, v in enumerate(values)]
+    squares = [full(square, sides=(2,)) for square in squares]
+    boxes = [full(box, sides=(2, 3)) for box in boxes]
+    keypoints = [full(points) for points in keypoints]
     with atomic_open(paths[1], newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['face', 'crop_left', 'crop_top', 'crop_side']
@@ -279,7 +295,7 @@ def image(run, photos, out='.'):
     found, problems = {}, []
     for photo_path in photos:
         try:
-            photo = fip.read_photo(photo_path)
+            photo, scale = fip.read_photo_reduced(photo_path)
         except UserError as e:
             problems.append(str(e))
             continue
@@ -287,17 +303,17 @@ def image(run, photos, out='.'):
         boxes = fip.detect_faces(grey)
         found[photo_path] = len(boxes)
         if not boxes:
+            h, w = [int(round(n * scale)) for n in photo.shape[:2]]
             problems.append('%s: no face found (%dx%d; the detector finds '
                             'frontal faces at least %d px wide)'
-                            % (photo_path, photo.shape[1], photo.shape[0],
-                               fip.MIN_FACE * max(1.0, max(photo.shape[:2])
-                                                  / fip.MAX_SEARCH_SIDE)))
+                            % (photo_path, w, h, fip.MIN_FACE * max(
+                                1.0, max(h, w) / fip.MAX_SEARCH_SIDE)))
             continue
         squares = [fip.crop_square(box, framing) for box in boxes]
         crops = preprocess(fip.crop_faces(grey, squares), method)
         keypoints = fip.to_photo_pixels(predict_px(net, crops), squares)
         paths = write_photo_keypoints(photo_path, photo, squares, boxes,
-                                      keypoints, out, run)
+                                      keypoints, out, run, scale)
         print('%s: %d face%s -> %s' % (photo_path, len(boxes),
                                        '' if len(boxes) == 1 else 's',
                                        ', '.join(paths)))
@@ -367,10 +383,12 @@ def explain(run, image=None, valid=None, out=None, data=None):
 def main(argv=None):
     """main(argv=None)
 
-    Run the command line; returns the exit status (0, or 2 for a user error).
+    Run the command line; returns the exit status (0; 2 for a user error,
+    a full disk or a path that cannot be written; 130 for Ctrl-C).
     """
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         if args.command == 'submit':
             submit(args.run, args.data, args.lookup, args.out, args.run8)
         elif args.command == 'image':
@@ -381,10 +399,7 @@ def main(argv=None):
             explain(args.run, args.image, args.valid, args.out, args.data)
         else:
             show(args.run, args.data)
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+    return command_line(body)
 
 
 if __name__ == '__main__':

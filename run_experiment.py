@@ -19,11 +19,12 @@ import re
 import sys
 
 import compat  # noqa: F401  (before theano/lasagne/nolearn)
-from errors import UserError
+from errors import UserError, command_line
 from data_prep.clean import METHODS as CLEAN_METHODS
 from data_prep.dataset import LABELS
 from data_prep.preprocess import PREPROCESS_METHODS
 from nets import list_nets
+from option_types import positive_int, seed
 from run_folder import read_manifest
 from training import cv
 from training import run as runner
@@ -84,7 +85,7 @@ def parser():
                    help='the net to train (see --list), e.g. net1 or net6')
     p.add_argument('--list', action='store_true',
                    help='list every net with its parameter count and exit')
-    p.add_argument('--epochs', type=int, metavar='N',
+    p.add_argument('--epochs', type=positive_int, metavar='N',
                    help="epochs to train (default: the study's for that net; "
                         "schedules span N epochs)")
     p.add_argument('--data', metavar='DIR|synthetic',
@@ -111,7 +112,7 @@ def parser():
                    help='also drop the rows listed in FILE (0-based data '
                         'rows, one a line, or a CSV with a row column such '
                         'as python -m data_prep.review writes)')
-    p.add_argument('--seed', type=int, default=42,
+    p.add_argument('--seed', type=seed, default=42,
                    help='seed of the initial weights, dropout and batch order '
                         '(default 42; the train/validation split is always '
                         "the study's)")
@@ -121,17 +122,17 @@ def parser():
     p.add_argument('--resume', metavar='RUN_FOLDER',
                    help="continue a run from its checkpoint (same net, data, "
                         "seed, options); --epochs may raise the total")
-    p.add_argument('--checkpoint-every', type=int, default=10, metavar='N',
+    p.add_argument('--checkpoint-every', type=positive_int, default=10, metavar='N',
                    help='write <run>/checkpoint/ every N epochs (default 10): '
                         'a crash loses at most N epochs')
-    p.add_argument('--limit', type=int, metavar='N',
+    p.add_argument('--limit', type=positive_int, metavar='N',
                    help='use only the first N (shuffled) rows, for quick trials')
-    p.add_argument('--batch-size', type=int, metavar='N',
+    p.add_argument('--batch-size', type=positive_int, metavar='N',
                    help="rows per batch (default: the net's, 128)")
     p.add_argument('--compare-log', metavar='CSV',
                    help="a history CSV (e.g. ../shared/data/w207_logs/"
                         "w207final_net1.csv) drawn dashed in loss.png")
-    p.add_argument('--cv', type=int, metavar='K',
+    p.add_argument('--cv', type=positive_int, metavar='K',
                    help='K-fold cross-validation: train K runs, fold k '
                         'validating on block k of K of the rows (fold 1 of 5 '
                         '= the default split), under runs/<net>-cv<K>-<time>/ '
@@ -140,66 +141,99 @@ def parser():
     return p
 
 
+def check_options(argv):
+    """check_options(argv)
+
+    Refuse, in one line (:class:`errors.UserError`), the options of a new
+    run that this command line would refuse before training: what argparse
+    refuses and what can be told without the data (``--cv K`` with
+    ``--limit`` N < K rows). ``ec2/launch`` calls it before launching.
+    Returns the parsed options.
+    """
+    p = parser()
+
+    def refuse(message):
+        raise UserError('run_experiment.py: %s' % message)
+    p.error = refuse
+    args = p.parse_args(list(argv))
+    _check_new_run(args)
+    return args
+
+
+def _check_new_run(args):
+    """The refusals of a new run's options that need no data."""
+    if args.cv is not None and args.limit is not None and args.cv > args.limit:
+        raise UserError('--cv %d with --limit %d: every fold needs a row to '
+                        'validate on' % (args.cv, args.limit))
+
+
+def _train(args, argv):
+    """Do what `args` ask; returns the exit status."""
+    command = ['run_experiment.py'] + argv
+    if args.list:
+        rows = list_nets()
+        width = max(len(name) for name, _ in rows)
+        for name, count in rows:
+            print('%-*s %13s parameters' % (width, name, format(count, ',')))
+        return 0
+    if args.resume:
+        if args.net:
+            raise UserError('--resume takes the net from the run folder; '
+                            'leave out NET (%s)' % args.net)
+        fixed = [option for option in RUN_OPTIONS
+                 if any(arg == option or arg.startswith(option + '=')
+                        for arg in argv)]
+        if fixed:
+            raise UserError('--resume keeps the run\'s own %s (see its '
+                            'manifest.json); leave %s out'
+                            % (', '.join(fixed), ', '.join(fixed)))
+        resume = (cv.resume_cv if cv.is_cv_folder(args.resume)
+                  else runner.resume)
+        folder = resume(args.resume, epochs=args.epochs,
+                        compare_log=args.compare_log, command=command,
+                        data=args.data)
+    else:
+        if not args.net:
+            raise UserError('name a net to train (see --list), or pass '
+                            '--resume RUN_FOLDER')
+        _check_new_run(args)
+        keywords = dict(
+            epochs=args.epochs, data=args.data,
+            preprocess=args.preprocess, labels=args.labels, seed=args.seed,
+            out=args.out, checkpoint_every=args.checkpoint_every,
+            limit=args.limit, batch_size=args.batch_size,
+            compare_log=args.compare_log, command=command,
+            clean=args.clean, clean_list=args.clean_list)
+        if args.cv is not None:
+            folder = cv.run_cv(args.net, args.cv, **keywords)
+        else:
+            folder = runner.run(args.net, **keywords)
+    if cv.is_cv_folder(folder):
+        print('%s -> %s' % (cv.summary_line(cv.summarize(folder)), folder))
+        status = cv.cv_status(folder)
+    else:
+        manifest = read_manifest(folder)
+        status = manifest['status']
+        print('%s: %s after %d epochs -> %s' % (
+            manifest['net'], status, manifest['epochs_run'], folder))
+    if status == 'interrupted':
+        # Not 0: `run && submit` must not go on with a half-trained net.
+        print('interrupted; python run_experiment.py --resume %s goes on'
+              % folder, file=sys.stderr)
+        return 130
+    return 0
+
+
 def main(argv=None):
     """main(argv=None)
 
-    Run the command line; returns the exit status (0, 2 for a user error,
-    130 for Ctrl-C outside training).
+    Run the command line; returns the exit status (0; 2 for a user error;
+    130 when Ctrl-C interrupted training, after the run folder is written,
+    or anything else).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
-    command = ['run_experiment.py'] + argv
-    try:
-        if args.list:
-            rows = list_nets()
-            width = max(len(name) for name, _ in rows)
-            for name, count in rows:
-                print('%-*s %13s parameters' % (width, name, format(count, ',')))
-            return 0
-        if args.resume:
-            if args.net:
-                raise UserError('--resume takes the net from the run folder; '
-                                'leave out NET (%s)' % args.net)
-            fixed = [option for option in RUN_OPTIONS
-                     if any(arg == option or arg.startswith(option + '=')
-                            for arg in argv)]
-            if fixed:
-                raise UserError('--resume keeps the run\'s own %s (see its '
-                                'manifest.json); leave %s out'
-                                % (', '.join(fixed), ', '.join(fixed)))
-            resume = (cv.resume_cv if cv.is_cv_folder(args.resume)
-                      else runner.resume)
-            folder = resume(args.resume, epochs=args.epochs,
-                            compare_log=args.compare_log, command=command,
-                            data=args.data)
-        else:
-            if not args.net:
-                raise UserError('name a net to train (see --list), or pass '
-                                '--resume RUN_FOLDER')
-            keywords = dict(
-                epochs=args.epochs, data=args.data,
-                preprocess=args.preprocess, labels=args.labels, seed=args.seed,
-                out=args.out, checkpoint_every=args.checkpoint_every,
-                limit=args.limit, batch_size=args.batch_size,
-                compare_log=args.compare_log, command=command,
-                clean=args.clean, clean_list=args.clean_list)
-            if args.cv is not None:
-                folder = cv.run_cv(args.net, args.cv, **keywords)
-            else:
-                folder = runner.run(args.net, **keywords)
-    except UserError as e:
-        print('error: %s' % as_options(str(e)), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return 130
-    if cv.is_cv_folder(folder):
-        print('%s -> %s' % (cv.summary_line(cv.summarize(folder)), folder))
-        return 0
-    manifest = read_manifest(folder)
-    print('%s: %s after %d epochs -> %s' % (manifest['net'], manifest['status'],
-                                            manifest['epochs_run'], folder))
-    return 0
+    return command_line(lambda: _train(args, argv), rewrite=as_options)
 
 
 if __name__ == '__main__':

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from data_prep.keypoints import KEYPOINT_COLUMNS
-from errors import UserError
+from errors import DiskFullError, UserError, is_disk_full
 from paths import REPO
 
 __all__ = [
@@ -187,8 +187,8 @@ _TMP_NUMBERS = itertools.count()
 
 
 @contextlib.contextmanager
-def atomic_path(path, fsync=False):
-    """atomic_path(path, fsync=False)
+def atomic_path(path, fsync=False, size=None):
+    """atomic_path(path, fsync=False, size=None)
 
     Context manager: a temporary path beside `path` (same folder, same
     extension, so writers that go by it, as matplotlib does, still work) to
@@ -203,6 +203,10 @@ def atomic_path(path, fsync=False):
         Flush the file to disk before the rename (checkpoints and weights:
         a power cut then leaves the old file or the new one, not an empty
         one).
+    size : int or None
+        The bytes the file will take, when the writer knows, for the
+        message of the :class:`errors.DiskFullError` that a full disk
+        raises (the earlier file stays).
 
     >>> import tempfile
     >>> target = os.path.join(tempfile.mkdtemp(), 'table.md')
@@ -226,20 +230,27 @@ def atomic_path(path, fsync=False):
             finally:
                 os.close(handle)
         os.replace(tmp, path)
+    except Exception as e:
+        if not is_disk_full(e) or isinstance(e, DiskFullError):
+            raise
+        # One line naming the file, instead of what the writer's library
+        # raised over the ENOSPC (zipfile: "seek of closed file").
+        written = os.path.getsize(tmp) if os.path.exists(tmp) else 0
+        raise DiskFullError(path, size or written, at_least=not size) from e
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
 @contextlib.contextmanager
-def atomic_open(path, mode='w', fsync=False, **open_keywords):
-    """atomic_open(path, mode='w', fsync=False, **open_keywords)
+def atomic_open(path, mode='w', fsync=False, size=None, **open_keywords):
+    """atomic_open(path, mode='w', fsync=False, size=None, **open_keywords)
 
     Context manager: ``open(...)`` of an :func:`atomic_path` temporary file;
     `path` gets what was written when the block ends without an error.
     `open_keywords` go to ``open`` (``newline=''`` for csv).
     """
-    with atomic_path(path, fsync=fsync) as tmp:
+    with atomic_path(path, fsync=fsync, size=size) as tmp:
         with open(tmp, mode, **open_keywords) as handle:
             yield handle
 
@@ -260,11 +271,15 @@ def atomic_folder(path):
     old = path + _OLD
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
-    os.makedirs(tmp)
     try:
+        os.makedirs(tmp)
         yield tmp
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, Exception) and is_disk_full(e):
+            # Named by the folder the user asked for, not its temporary.
+            raise DiskFullError(path, getattr(e, 'needed', None),
+                                at_least=True) from e
         raise
     if os.path.exists(old):
         shutil.rmtree(old)
@@ -479,16 +494,36 @@ def read_history_csv(path):
     Raises
     ------
     RunFolderError
-        The file is missing, or a row lacks an epoch or holds a non-number.
+        The file is missing, has no ``epoch``, ``train_loss`` and
+        ``valid_loss`` columns, or a row holds a non-number. The message
+        is short: it never quotes the file (a wrong file may hold images).
     """
     try:
         with open(path, newline='') as f:
-            rows = list(csv.DictReader(f))
-        return [dict({k: float(v) for k, v in row.items()},
-                     epoch=int(float(row['epoch']))) for row in rows]
-    except (OSError, KeyError, ValueError, TypeError) as e:
+            reader = csv.DictReader(f)
+            missing = [c for c in HISTORY_COLUMNS[:3]
+                       if c not in (reader.fieldnames or ())]
+            if missing:
+                raise RunFolderError(
+                    '%s is not a readable history CSV (no %s column; a '
+                    'history has %s)'
+                    % (path, ', '.join(missing), ','.join(HISTORY_COLUMNS)))
+            rows = []
+            for number, row in enumerate(reader, 2):
+                try:
+                    rows.append(dict({k: float(v) for k, v in row.items()},
+                                     epoch=int(float(row['epoch']))))
+                except (KeyError, ValueError, TypeError):
+                    raise RunFolderError('%s is not a readable history CSV '
+                                         '(row %d holds a non-number)'
+                                         % (path, number))
+        return rows
+    except OSError as e:
         raise RunFolderError('%s is not a readable history CSV (%s)'
-                             % (path, e))
+                             % (path, e.strerror or e))
+    except csv.Error as e:
+        raise RunFolderError('%s is not a readable history CSV (%s)'
+                             % (path, str(e)[:80]))
 
 
 # -------------------------------------------------------------- checkpoint

@@ -384,4 +384,10 @@ def load_training_data(data, preprocess='none', labels='complete',
     if len(X) < MIN_ROWS:
         raise UserError('%s has only %d usable rows; need at least %d'
                         % (dataset.path, len(X), MIN_ROWS))
+    if not np.isfinite(y).any():
+        # labels='all' keeps rows without keypoints: a file with none at
+        # all would train on nothing and still end 'completed'.
+        raise UserError('%s has no keypoint in its %d rows: nothing to '
+                        'train on (labels=%s)' % (dataset.path, len(X),
+                                                  labels))
     return dataset, X, y

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import zipfile
 
-from errors import DataError, UserError
+from errors import DataError, UserError, command_line
 from data_prep.dataset import default_data_dir
 from run_folder import atomic_open
 
@@ -233,6 +233,11 @@ def download(data_dir, api=None, log=print):
         :data:`FILES`.
     """
     data_dir = os.fspath(data_dir)
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        # Before the token and the download, not at os.makedirs.
+        raise UserError('--data %s is a file; name the folder to fill '
+                        '(e.g. %s)' % (data_dir, os.path.dirname(data_dir)
+                                       or '.'))
     there = [os.path.join(data_dir, name) for name in FILES
              if os.path.isfile(os.path.join(data_dir, name))]
     if len(there) == len(FILES):
@@ -290,15 +295,14 @@ def parser():
 def main(argv=None):
     """main(argv=None)
 
-    Run the command line; returns the exit status (0, or 2 for a user error).
+    Run the command line; returns the exit status (0; 2 for a user error or
+    a path that cannot be written; 130 for Ctrl-C).
     """
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         download(args.data or default_data_dir())
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+    return command_line(body)
 
 
 if __name__ == '__main__':

@@ -42,6 +42,7 @@ import theano
 import nets
 from ec2 import catalog, plan
 from errors import UserError
+from option_types import positive_int, price
 from run_folder import atomic_open
 
 __all__ = ['Value', 'NodeInfo', 'describe_node', 'describe_graph', 'op_place',
@@ -423,9 +424,10 @@ def main(argv=None):
     parser.add_argument('--expect', choices=['cuda', 'cpu'],
                         help='the device Theano must compute on (default: the one '
                              'THEANO_FLAGS asks for)')
-    parser.add_argument('--batches', type=int, default=20)
-    parser.add_argument('--epochs', type=int, help="epochs of the run (default: the study's)")
-    parser.add_argument('--price-per-hour', type=float)
+    parser.add_argument('--batches', type=positive_int, default=20)
+    parser.add_argument('--epochs', type=positive_int,
+                        help="epochs of the run (default: the study's)")
+    parser.add_argument('--price-per-hour', type=price)
     parser.add_argument('--out', metavar='DIR', help='write DIR/device.json')
     parser.add_argument('--compare', action='store_true',
                         help='also train one epoch here and the same batches on the CPU from '

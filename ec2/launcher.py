@@ -20,9 +20,12 @@ import os
 import sys
 
 import nets
+import run_experiment
 from ec2 import aws, catalog, cluster, lifecycle, plan, preflight, progress
 from ec2.spec import LAUNCH_OPTIONS, LaunchSpec
-from errors import UserError
+from errors import UserError, command_line
+from option_types import (finite_positive, non_negative_int, positive_int, price,
+                          seed)
 
 __all__ = ['main', 'parse_args', 'run_command', 'build_parser', 'COMMANDS']
 
@@ -53,17 +56,17 @@ def _launch_options(parser, resume=False):
     add('--subnet-id', default=default(None), help='subnet (default: the default VPC)')
     add('--no-shutdown', dest='shutdown', action='store_false', default=default(True),
         help='keep the instance up when the run ends (the cost cap still powers it off)')
-    add('--price-per-hour', type=float, default=default(None),
+    add('--price-per-hour', type=price, default=default(None),
         help='USD per hour, for the estimate and the worst-case cost')
-    add('--sec-per-epoch', type=float, default=default(None),
+    add('--sec-per-epoch', type=finite_positive, default=default(None),
         help='seconds per epoch, for the estimate and the default --max-hours')
-    add('--max-hours', type=float, default=default(None),
+    add('--max-hours', type=finite_positive, default=default(None),
         help='cost cap: every instance of the run powers off this many hours after the '
              'launch (default: %g x the estimate)' % catalog.CAP_FACTOR)
-    add('--max-restarts', type=int, default=default(3),
+    add('--max-restarts', type=non_negative_int, default=default(3),
         help='automatic relaunches after spot interruptions (default %(default)s)'
         if not resume else 'automatic relaunches after spot interruptions' + keep)
-    add('--epochs', type=int, default=default(None),
+    add('--epochs', type=positive_int, default=default(None),
         help="epochs to train (default: the study's for the net)" if not resume
         else 'raise the total number of epochs of the run')
 
@@ -89,7 +92,7 @@ def build_parser():
     start.add_argument('net')
     _launch_options(start)
     start.add_argument('--preprocess')
-    start.add_argument('--seed', type=int)
+    start.add_argument('--seed', type=seed)
     start.add_argument('--cudnn', action='store_true',
                        help="cuDNN's convolutions (KFKD_CUDNN=1); default: Theano's own, "
                             'as the study ran')
@@ -164,6 +167,9 @@ def start_spec(options):
     spec = LaunchSpec.from_options(options, new_run_id(options.net),
                                    nets.default_epochs(options.net))
     preflight.check_spec(spec)
+    # The run's own options, refused here as run_experiment.py on the
+    # instance would refuse them (after the launch, and the bill).
+    run_experiment.check_options([spec.net] + spec.run_experiment_args())
     return spec
 
 
@@ -225,22 +231,13 @@ def run_command(options, out=None):
 
 
 def main(argv=None):
+    """main(argv=None) -> the exit status: 0; 2 for what the user can fix (an
+    option, AWS refusing a call, AWS out of reach, a path); 130 for Ctrl-C"""
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def body():
         run_command(options)
-    except UserError as exc:
-        sys.stderr.write('error: %s\n' % exc)
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write('interrupted\n')
-        return 130
-    except Exception as exc:
-        if not aws.is_client_error(exc):
-            raise
-        # Permissions and limits of the user's account: theirs to fix, no bug here.
-        sys.stderr.write('error: AWS refused: %s\n' % exc)
-        return 2
-    return 0
+    return command_line(body)
 
 
 if __name__ == '__main__':

@@ -148,6 +148,10 @@ def evaluate_file(run_folder, data, out=None, run_data=None):
     # A --labels sparse run is judged on the 8 columns it predicts.
     columns = manifest_columns(manifest)
     kept = column_indices(columns)
+    if not np.isfinite(y_true[:, kept]).any():
+        raise UserError('%s labels none of the %d keypoint columns %s '
+                        'predicts (%s, ...): nothing to evaluate on'
+                        % (dataset.path, len(columns), run_folder, columns[0]))
     table = error_table(y_true[:, kept], y_pred[:, kept], y_train[:, kept],
                         columns=columns)
     folder = out or default_eval_folder(run_folder, dataset.path)

@@ -22,6 +22,7 @@ at its scale; parts of the square outside the photo repeat the edge pixels.
 """
 import collections
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -43,6 +44,10 @@ MIN_FACE = 48
 #: cascade's cost grows with the area; a face smaller than
 #: MIN_FACE / MAX_SEARCH_SIDE of the photo is too small to crop anyway).
 MAX_SEARCH_SIDE = 1024
+#: Photos with a longer side are decoded reduced to it (memory: a
+#: 12000x12000 photo takes 3.8 GB as float64; the search is at
+#: MAX_SEARCH_SIDE anyway, and a face crop is 96 px).
+MAX_PHOTO_SIDE = 2048
 
 #: Detector square width / inter-ocular distance (median of 275 faces).
 BOX_WIDTH_PER_IOD = 2.39
@@ -104,24 +109,63 @@ def read_photo(path):
     UserError
         Missing or unreadable file.
     """
+    return read_photo_reduced(path, max_side=None)[0]
+
+
+def read_photo_reduced(path, max_side=MAX_PHOTO_SIDE):
+    """read_photo_reduced(path, max_side=MAX_PHOTO_SIDE)
+
+    :func:`read_photo`, decoded at most `max_side` pixels on its longer
+    side (None: as it is): a JPEG at a reduced size by its decoder itself
+    (Pillow's ``draft``), so that a photo of any size costs little memory
+    (a 12000x12000 one would take 3.8 GB as float64 grey).
+
+    Returns
+    -------
+    photo : uint8 array
+    scale : float
+        The photo's size over the array's (1.0 when not reduced): the
+        array's pixel ``i`` is the photo's ``(i + 0.5) * scale - 0.5``.
+
+    Raises
+    ------
+    UserError
+        Missing or unreadable file.
+    """
     if not os.path.isfile(path):
         raise UserError('%s: no such photo' % path)
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ('L', 'I;16', 'I', 'F', '1'):
-                grey = np.asarray(image.convert('F'), dtype=np.float64)
-                if image.mode in ('I;16', 'I'):
-                    grey = grey / max(1.0, grey.max()) * 255
-                return np.clip(np.round(grey), 0, 255).astype(np.uint8)
-            if image.mode in ('RGBA', 'LA', 'PA') or 'transparency' in image.info:
-                image = image.convert('RGBA')
-                canvas = Image.new('RGBA', image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(canvas, image)
-            return np.asarray(image.convert('RGB'), dtype=np.uint8)
+        with warnings.catch_warnings():
+            if max_side is not None:
+                # Pillow warns of a "decompression bomb" above 89 Mpixels;
+                # decoded reduced, such a photo is none.
+                warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
+            full = max(image.size)
+            if max_side is not None and full > max_side:
+                image.draft(image.mode if image.mode in ('L', 'RGB') else None,
+                            (max_side, max_side))
+                image.thumbnail((max_side, max_side), Image.BILINEAR)
+            scale = full / float(max(image.size))
+            return _as_array(ImageOps.exif_transpose(image)), scale
     except (UnidentifiedImageError, OSError, ValueError,
             Image.DecompressionBombError) as e:
         raise UserError('%s: not a readable image (%s)' % (path, e))
+
+
+def _as_array(image):
+    """A Pillow image as read_photo's uint8 array."""
+    if image.mode in ('L', 'I;16', 'I', 'F', '1'):
+        grey = np.asarray(image.convert('F'), dtype=np.float64)
+        if image.mode in ('I;16', 'I'):
+            grey = grey / max(1.0, grey.max()) * 255
+        return np.clip(np.round(grey), 0, 255).astype(np.uint8)
+    if image.mode in ('RGBA', 'LA', 'PA') or 'transparency' in image.info:
+        image = image.convert('RGBA')
+        canvas = Image.new('RGBA', image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(canvas, image)
+    return np.asarray(image.convert('RGB'), dtype=np.uint8)
 
 
 def to_grey(photo):

@@ -16,7 +16,8 @@ import argparse
 import os
 import sys
 
-from errors import UserError
+from errors import command_line
+from option_types import finite_positive, positive_int, price, seed
 
 DESCRIPTION = """\
 Re-run the study's tables (slides: "Detecting Facial Keypoints using Conv
@@ -50,21 +51,21 @@ def parser():
                            'results)')
 
     def run_options(q):
-        q.add_argument('--epochs-scale', type=float, default=1.0, metavar='F',
+        q.add_argument('--epochs-scale', type=finite_positive, default=1.0, metavar='F',
                        help="train F x the slides' epochs (default 1: the "
                             "slides' own), e.g. 0.02 to fit a CPU")
         q.add_argument('--data', metavar='DIR|FILE|synthetic',
                        help="folder with Kaggle's training.csv/.zip, that "
                             "file, or 'synthetic' (default $KFKD_DATA, else "
                             "data/)")
-        q.add_argument('--limit', type=int, metavar='N',
+        q.add_argument('--limit', type=positive_int, metavar='N',
                        help='use only the first N shuffled rows of the data')
-        q.add_argument('--seed', type=int, default=42,
+        q.add_argument('--seed', type=seed, default=42,
                        help='seed of weights, dropout and batch order '
                             '(default 42)')
         q.add_argument('--out', default='results', metavar='DIR',
                        help='results folder (default results)')
-        q.add_argument('--cv', type=int, metavar='K',
+        q.add_argument('--cv', type=positive_int, metavar='K',
                        help='train every row as K folds (fold k validates on '
                             'block k of K of the rows, as nolearn splits) and '
                             'report mean ± std over the folds')
@@ -101,12 +102,12 @@ def parser():
     cost.add_argument('--dry-run', action='store_true',
                       help='print the unfinished rows and a cost estimate on '
                            '--workers GPU workers; train nothing')
-    cost.add_argument('--workers', type=int, default=1, metavar='N',
+    cost.add_argument('--workers', type=positive_int, default=1, metavar='N',
                       help='GPU workers, for the estimate (default 1)')
     cost.add_argument('--instance-type', default='g4dn.xlarge',
                       help='the workers\' type, for the estimate (default '
                            'g4dn.xlarge)')
-    cost.add_argument('--price-per-hour', type=float, metavar='USD',
+    cost.add_argument('--price-per-hour', type=price, metavar='USD',
                       help='a worker\'s price, for the estimate (default: '
                            'ec2/launcher.py\'s on-demand snapshot)')
 
@@ -187,7 +188,8 @@ def main(argv=None):
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         if args.command == 'list':
             print('\n'.join(list_tables(args.out)))
         elif args.command == 'show':
@@ -224,14 +226,8 @@ def main(argv=None):
             from experiments.report import write_report
             path, tables = write_report(args.out)
             print('%s: %s' % (path, ', '.join(tables) or 'no finished table'))
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted; run the same command again to resume',
-              file=sys.stderr)
-        return 130
-    return 0
+    return command_line(body, interrupted='interrupted; run the same command '
+                                          'again to resume')
 
 
 if __name__ == '__main__':

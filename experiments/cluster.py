@@ -33,6 +33,8 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -375,11 +377,67 @@ def start_ray(address=None, num_cpus=None):
         ray.init(address='local', _node_ip_address=LOOPBACK, include_dashboard=False,
                  num_cpus=num_cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                  **options)
+        _reap_with_this_process(os.path.basename(
+            ray._private.worker._global_node.get_session_dir_path()))
     else:
+        _check_reachable(address)
         try:
             ray.init(address=address, **options)
         except ConnectionError as e:
             raise UserError('no Ray cluster at %s: %s' % (address, _one_line(e)))
+
+
+#: The reaper of an embedded Ray (:func:`_reap_with_this_process`): it waits
+#: for the end of its stdin, then kills every process whose command line
+#: names the session.
+_REAPER = (
+    'import os, signal, sys\n'
+    'sys.stdin.buffer.read()\n'
+    'needle = sys.argv[1].encode()\n'
+    'for pid in os.listdir("/proc"):\n'
+    '    try:\n'
+    '        if pid.isdigit() and int(pid) != os.getpid() and needle in open(\n'
+    '                "/proc/%s/cmdline" % pid, "rb").read():\n'
+    '            os.kill(int(pid), signal.SIGKILL)\n'
+    '    except OSError:\n'
+    '        pass\n')
+
+#: The pipe's write end, held open as long as this process lives.
+_REAPER_PIPES = []
+
+
+def _reap_with_this_process(session):
+    """Make the embedded Ray of `session` end with this process, however it
+    ends. Ray makes its GCS and raylet die with their driver (Linux's
+    PR_SET_PDEATHSIG), but not the raylet's own children, the dashboard and
+    runtime-env agents, which notice after about two minutes: a reaper in a
+    session of its own reads a pipe whose only writer is this process, so
+    the pipe ends when this process does (even by SIGKILL), and the reaper
+    then kills what is left of the session."""
+    if not os.path.isdir('/proc'):
+        return
+    read_end, write_end = os.pipe()  # neither inherited by Ray's processes
+    try:
+        subprocess.Popen([sys.executable, '-c', _REAPER, session],
+                         stdin=read_end, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        os.close(read_end)
+    _REAPER_PIPES.append(write_end)
+
+
+def _check_reachable(address, timeout=5.0):
+    """Refuse a ``HOST:PORT`` where nothing answers, within `timeout`
+    seconds: ``ray.init`` would retry for minutes before saying so.
+    ``'auto'`` and ``ray://`` addresses are Ray's to resolve."""
+    host, _, port = address.rpartition(':')
+    if address == 'auto' or '://' in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise UserError('no Ray cluster at %s: nothing answers there (%s)'
+                        % (address, e.strerror or 'timed out'))
 
 
 def _this_node():

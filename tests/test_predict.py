@@ -242,3 +242,110 @@ def test_evaluate_wrong_files_are_one_line_exit_2(run, tmp_path, capsys, make,
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1 and message in err
     assert sorted(os.listdir(run)) == before
+
+
+def test_a_photo_larger_than_the_decode_side_is_reported_in_its_own_pixels(
+        run, photos, tmp_path):
+    from PIL import Image
+    from evaluation import faces_in_photo as fip
+    assert predict.main(['image', run, str(photos / 'astronaut.png'),
+                         '--out', str(tmp_path)]) == 0
+    small = pd.read_csv(tmp_path / 'astronaut_keypoints.csv')
+    big = tmp_path / 'big' / 'astronaut.png'  # 5x: 2560 px, decoded at 2048
+    big.parent.mkdir()
+    Image.fromarray(data.astronaut()).resize((2560, 2560), Image.NEAREST).save(
+        str(big))
+    photo, scale = fip.read_photo_reduced(str(big))
+    assert photo.shape == (2048, 2048, 3) and scale == 1.25
+    assert predict.main(['image', run, str(big), '--out',
+                         str(big.parent)]) == 0
+    table = pd.read_csv(big.parent / 'astronaut_keypoints.csv')
+    report = json.loads((big.parent / 'astronaut_keypoints.json').read_text())
+    assert (report['width'], report['height']) == (2560, 2560)
+    # Her face (the largest square), 5 times as far from the corner and 5
+    # times as large (within 10%: detection runs on a resampled image).
+    face = table.loc[table['crop_side'].idxmax()]
+    for column in ['crop_left', 'crop_top', 'crop_side', 'nose_tip_x']:
+        expected = small.loc[0, column]
+        assert face[column] / 5 == pytest.approx(expected, rel=0.1), column
+
+
+def test_a_huge_photo_is_decoded_small(run, tmp_path):
+    # 12000x12000: 3.8 GB as float64 grey if decoded whole.
+    import subprocess
+    import sys
+    from PIL import Image
+    from tests.conftest import REPO
+    huge = str(tmp_path / 'huge.jpg')
+    Image.new('L', (12000, 12000), 128).save(huge, quality=30)
+    measure = ('import resource, subprocess, sys\n'
+               'proc = subprocess.run(sys.argv[1:], capture_output=True, '
+               'text=True)\n'
+               'print(proc.returncode, resource.getrusage('
+               'resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n'
+               'print(proc.stderr.strip())\n')
+    proc = subprocess.run(
+        [sys.executable, '-c', measure, sys.executable, 'predict.py', 'image',
+         run, huge, '--out', str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    status, peak_mb = map(int, proc.stdout.splitlines()[0].split())
+    assert status == 2 and peak_mb < 500, proc.stdout
+    assert proc.stdout.splitlines()[1] == (
+        'error: %s: no face found (12000x12000; the detector finds frontal '
+        'faces at least 562 px wide)' % huge)
+
+
+def _fill_the_disk(monkeypatch):
+    """Writes of CSV (pandas) and JSON (run_folder) find the disk full after
+    a few bytes."""
+    import errno
+    import run_folder
+
+    def full(*args, **keywords):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    def partial_csv(frame, path, *args, **keywords):
+        with open(path, 'w') as f:
+            f.write('RowId,Location\n')
+        full()
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', partial_csv)
+    monkeypatch.setattr(run_folder.json, 'dump', full)
+
+
+def test_submit_on_a_full_disk_is_one_line_and_keeps_the_earlier_file(
+        run, tmp_path, capsys, monkeypatch):
+    _small_data(tmp_path)
+    out = tmp_path / 'submission.csv'
+    out.write_text('an earlier submission\n')
+    _fill_the_disk(monkeypatch)
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--out', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: no space left on the disk of %s: more than '
+                          '0.1 MB needed, ' % out) and err.endswith(' MB free\n')
+    assert out.read_text() == 'an earlier submission\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'IdLookupTable.csv', 'submission.csv', 'test.csv']
+
+
+def test_evaluate_on_a_full_disk_is_one_line_and_leaves_no_folder(
+        run, tmp_path, capsys, monkeypatch):
+    labelled = str(tmp_path / 'faces.csv')
+    write_kaggle_csv(labelled, 12, seed=5)
+    out = tmp_path / 'eval'
+    _fill_the_disk(monkeypatch)
+    assert predict.main(['evaluate', run, '--data', labelled, '--out',
+                         str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: no space left on the disk of %s' % out)
+    assert err.count('\n') == 1 and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['faces.csv']
+
+
+def test_submit_out_a_folder_is_one_line(run, tmp_path, capsys):
+    _small_data(tmp_path)
+    assert predict.main(['submit', run, '--data', str(tmp_path),
+                         '--out', str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        'error: --out %s is a folder; name the submission file to write '
+        '(e.g. %s)\n' % (tmp_path, tmp_path / 'submission.csv'))

@@ -238,3 +238,187 @@ def test_net6_on_real_faces(tmp_path):
     metrics = json.load(open(os.path.join(out, 'metrics.json')))
     assert metrics['valid_rmse_px'] > 0 and metrics['epochs_run'] == 1
     shutil.rmtree(out)
+
+
+# ------------------------------------------------ refusals and interruptions
+
+@pytest.mark.parametrize('argv, message', [
+    (['--seed', '-1'], 'argument --seed: -1 is not a seed: seeds are integers 0 '
+                       'to 4294967295'),
+    (['--seed', '99999999999'], '99999999999 is not a seed: seeds are integers 0 to 4294967295'),
+    (['--epochs', '0'], 'argument --epochs: 0: must be at least 1'),
+    (['--limit', '-5'], 'argument --limit: -5: must be at least 1'),
+])
+def test_options_out_of_range_are_refused_before_any_folder(tmp_path, capsys,
+                                                            argv, message):
+    out = str(tmp_path / 'run')
+    with pytest.raises(SystemExit) as refused:
+        run_experiment.main(['net1', '--data', 'synthetic', '--out', out]
+                            + argv)
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(message)
+    assert not os.path.exists(out)
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--cv', '11', '--limit', '10'],
+     'error: --cv 11 with --limit 10: every fold needs a row to validate on'),
+    (['--cv', '100000', '--limit', '60'],
+     'error: --cv 100000 with --limit 60: every fold needs a row to validate on'),
+    # without --limit: refused once the data (2140 synthetic faces) is read
+    (['--cv', '3000'], 'error: 3000 folds of 2140 rows: every fold needs a row '
+                       'to validate on'),
+])
+def test_more_folds_than_rows_leaves_no_folder(tmp_path, capsys, argv,
+                                               message):
+    out = str(tmp_path / 'cv')
+    code, _, err = main(['net1', '--data', 'synthetic', '--epochs', '1',
+                         '--out', out] + argv, capsys)
+    assert (code, err) == (2, message + '\n')
+    assert not os.path.exists(out)
+
+
+def test_a_compare_log_that_is_no_history_is_a_short_line(tmp_path, capsys):
+    from data_prep.synthetic import write_kaggle_csv
+    faces = str(tmp_path / 'training.csv')
+    write_kaggle_csv(faces, 3)
+    code, _, err = main(['net1', '--data', 'synthetic', '--compare-log', faces,
+                         '--out', str(tmp_path / 'run')], capsys)
+    assert code == 2 and err.count('\n') == 1 and len(err) < 300
+    assert err.startswith('error: %s is not a readable history CSV (no epoch, '
+                          'train_loss, valid_loss column' % faces)
+
+
+@pytest.fixture(scope='module')
+def tiny_runs(tmp_path_factory):
+    """A run folder and a cv parent, trained through the command line."""
+    folder = tmp_path_factory.mktemp('refusals')
+    common = ['net1', '--data', 'synthetic', '--limit', '60', '--epochs', '2',
+              '--batch-size', '16']
+    assert run_experiment.main(common + ['--out', str(folder / 'run')]) == 0
+    assert run_experiment.main(common + ['--cv', '2',
+                                         '--out', str(folder / 'cv')]) == 0
+    return str(folder / 'run'), str(folder / 'cv')
+
+
+def checksums(folder):
+    """Every file under `folder` (names included) as SHA-256."""
+    import hashlib
+    sums = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(root, name)
+            sums[os.path.relpath(path, folder)] = (
+                hashlib.sha256(open(path, 'rb').read()).hexdigest()
+                if os.path.isfile(path) else 'folder')
+    return sums
+
+
+def test_refused_commands_change_nothing_in_a_run(tiny_runs, tmp_path, capsys):
+    import predict
+    from data_prep.synthetic import write_kaggle_csv
+    run, parent = tiny_runs
+    other = str(tmp_path / 'training.csv')
+    write_kaggle_csv(other, 80, seed=7, complete_fraction=1.0)
+    history = str(tmp_path / 'not_a_history.csv')
+    shutil.copy(other, history)
+    (tmp_path / 'test').mkdir()
+    before = {run: checksums(run), parent: checksums(parent)}
+    refused = []
+    for folder in (run, parent):
+        for argv in (['--resume', folder, '--data', other],
+                     ['--resume', folder, 'net6'],
+                     ['--resume', folder, '--seed', '3'],
+                     ['--resume', folder, '--labels', 'all'],
+                     ['--resume', folder, '--cv', '3'],
+                     ['--resume', folder, '--compare-log', history],
+                     ['--resume', folder, '--data', str(tmp_path / 'none')]):
+            refused.append((argv, run_experiment.main(argv)))
+    # a completed run asked for no more epochs
+    refused.append(('resume', run_experiment.main(['--resume', run])))
+    for argv in (['evaluate', run, '--data', other, '--out', run],
+                 ['evaluate', run, '--data', other, '--out',
+                  os.path.join(parent, 'fold1')],
+                 ['submit', run, '--data', str(tmp_path / 'test')],
+                 ['submit', run, '--data', str(tmp_path / 'test'), '--out',
+                  run]):
+        refused.append((argv, predict.main(argv)))
+    err = capsys.readouterr().err
+    assert [code for _, code in refused] == [2] * len(refused), refused
+    assert len(err.splitlines()) == len(refused), err
+    assert {run: checksums(run), parent: checksums(parent)} == before
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, capsys,
+                                                 monkeypatch):
+    from training import run as runner
+
+    class CtrlC(runner.Checkpoint):
+        def __call__(self, nn, train_history):
+            super(CtrlC, self).__call__(nn, train_history)
+            raise KeyboardInterrupt()
+    monkeypatch.setattr(runner, 'Checkpoint', CtrlC)
+    out = str(tmp_path / 'run')
+    code, stdout, err = main(['net1', '--data', 'synthetic', '--limit', '60',
+                              '--epochs', '3', '--out', out], capsys)
+    assert code == 130
+    assert stdout.rstrip().endswith('net1: interrupted after 1 epochs -> %s'
+                                    % out)
+    assert err == ('interrupted; python run_experiment.py --resume %s goes on\n'
+                   % out)
+    monkeypatch.undo()
+    assert main(['--resume', out], capsys)[0] == 0
+
+
+def _tmpfs_works():
+    try:
+        return subprocess.run(
+            ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c',
+             'mount -t tmpfs -o size=1m tmpfs /mnt'],
+            capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(not _tmpfs_works(),
+                    reason='cannot mount a small tmpfs (unshare --user)')
+def test_a_full_disk_ends_in_one_line_and_the_run_resumes(tmp_path):
+    # A real full disk: a 14 MB tmpfs in a mount namespace of its own, which
+    # holds net1's first checkpoint (7.4 MB) but not a second beside it.
+    disk = str(tmp_path / 'disk')
+    os.mkdir(disk)
+    out = os.path.join(disk, 'run')
+    train = [sys.executable, 'run_experiment.py', 'net1', '--data',
+             'synthetic', '--limit', '60', '--epochs', '3',
+             '--checkpoint-every', '1', '--batch-size', '16', '--out', out]
+    status = str(tmp_path / 'status.py')
+    with open(status, 'w') as f:  # the run's status and checkpoint's epoch
+        f.write('import json, os, sys\n'
+                'read = lambda *p: json.load(open(os.path.join(sys.argv[1], *p)))\n'
+                'print(read("manifest.json")["status"],\n'
+                '      read("checkpoint", "history.json")["epoch"])\n')
+    script = '''
+set -u
+mount -t tmpfs -o size=14m tmpfs "$DISK"
+"$@" > "$LOG.train" 2>&1; echo "train $?" >> "$LOG"
+echo "after $("$PY" "$STATUS" "$OUT")" >> "$LOG"
+mount -o remount,size=64m "$DISK"
+"$PY" run_experiment.py --resume "$OUT" > "$LOG.resume" 2>&1; echo "resume $?" >> "$LOG"
+echo "then $("$PY" "$STATUS" "$OUT")" >> "$LOG"
+'''
+    log = str(tmp_path / 'log')
+    env = dict(os.environ, DISK=disk, LOG=log, OUT=out, PY=sys.executable,
+               STATUS=status)
+    subprocess.run(['unshare', '--user', '--map-root-user', '--mount', 'bash',
+                    '-c', script, 'full-disk'] + train,
+                   cwd=REPO, env=env, timeout=900, check=True)
+    lines = open(log).read().splitlines()
+    err = open(log + '.train').read().splitlines()
+    assert lines[0] == 'train 2', err[-5:]
+    assert 'Traceback' not in '\n'.join(err)
+    assert err[-1].startswith('error: no space left on the disk of %s/' % out)
+    assert 'MB needed' in err[-1] and 'free; the run keeps its checkpoint of ' \
+        'epoch 1: free space, then run_experiment.py --resume %s' % out in err[-1]
+    assert lines[1] == 'after interrupted 1'
+    assert lines[2:] == ['resume 0', 'then completed 3'], \
+        open(log + '.resume').read()[-2000:]

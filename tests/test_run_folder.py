@@ -310,3 +310,15 @@ def test_provenance_and_time():
     assert record['packages']['Theano'] == '1.0.5'
     assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d',
                         rf.now())
+
+
+def test_a_file_that_is_not_a_history_is_refused_without_quoting_it(tmp_path):
+    path = tmp_path / 'training.csv'
+    pixels = ' '.join(['128'] * 9216)
+    path.write_text('left_eye_center_x,Image\n66.0,%s\n' % pixels)
+    with pytest.raises(rf.RunFolderError) as refused:
+        rf.read_history_csv(str(path))
+    assert str(refused.value) == (
+        '%s is not a readable history CSV (no epoch, train_loss, valid_loss '
+        'column; a history has epoch,train_loss,valid_loss,train_over_valid,'
+        'dur_s)' % path)

@@ -20,7 +20,8 @@ standard deviation is numpy's ``std`` (ddof 0, as scikit-learn's
 cross-validation examples report it) over the folds that finished; the
 out-of-fold RMSE pools every fold's held-out predictions (each row once).
 :func:`resume_cv` goes on with a parent: finished folds are kept, an
-interrupted one resumes from its checkpoint, a missing one is trained.
+interrupted one resumes from its checkpoint, a missing one (or one killed
+before its first checkpoint) is trained.
 """
 import json
 import os
@@ -29,14 +30,14 @@ import shutil
 import numpy as np
 
 import nets
-from data_prep.dataset import default_data_dir
+from data_prep.dataset import default_data_dir, load_training_data
 from errors import UserError
 from evaluation.metrics import overall_rmse
 from experiments.pictures import plot_valid_curves
 from run_folder import (FINISHED_STATUSES, HISTORY, VALID_PREDICTIONS,
                         RunFolderError, atomic_open, check_new_run_folder,
                         default_run_folder, find_checkpoint,
-                        manifest_net_overrides, now,
+                        manifest_cleaning, manifest_net_overrides, now,
                         read_history_csv, read_json, read_manifest,
                         read_metrics, read_valid_predictions, run_path,
                         run_status, write_json)
@@ -266,16 +267,40 @@ def resume_cv(parent, epochs=None, compare_log=None, command=None, data=None,
         The parent folder.
     """
     manifest = read_cv_manifest(parent)
+    # Everything that can be refused is checked before cv.json changes: a
+    # refused command leaves the parent as it was.
     if epochs is not None:
+        if int(epochs) < 1:
+            raise UserError('epochs=%s: must be at least 1' % epochs)
         manifest['run']['epochs'] = int(epochs)
     if compare_log is not None:
+        read_history_csv(compare_log)
         manifest['run']['compare_log'] = os.path.abspath(compare_log)
     if data is not None:
+        _check_data(parent, manifest, data)
         manifest['run']['data'] = resolve_data(data)
     manifest.update(status='running', ended=None)
     write_json(os.path.join(parent, CV_MANIFEST), manifest)
     _run_folds(parent, manifest, epochs=epochs, command=command, log=log)
     return parent
+
+
+def _check_data(parent, manifest, data):
+    """Refuse `data` unless it is the file the folds trained on (their
+    manifests' SHA-256), as ``training.run.resume`` would for each fold."""
+    for k in range(1, int(manifest['folds']) + 1):
+        folder = fold_folder(parent, k)
+        if run_status(folder) in ('absent', 'broken'):
+            continue
+        fold = read_manifest(folder)
+        data_info = fold.get('data') or {}
+        if data_info.get('sha256'):
+            load_training_data(data, fold.get('preprocess', 'none'),
+                               fold.get('labels', 'complete'),
+                               data_info.get('limit'),
+                               sha256=data_info['sha256'],
+                               **manifest_cleaning(fold))
+            return
 
 
 def _run_folds(parent, manifest, epochs=None, command=None, log=print):
@@ -293,22 +318,28 @@ def _run_folds(parent, manifest, epochs=None, command=None, log=print):
                 if epochs is None or int(epochs) <= int(asked or 0):
                     log('fold %d of %d: %s, kept' % (k, n_folds, status))
                     continue
+            if status not in ('absent', 'broken') \
+                    and find_checkpoint(folder) is None:
+                # Killed before its first checkpoint: nothing to keep.
+                log('fold %d of %d: %s with no checkpoint; training it '
+                    'afresh' % (k, n_folds, status))
+                shutil.rmtree(folder)
+                status = 'absent'
             if status == 'absent':
                 log('fold %d of %d: training %s' % (k, n_folds,
                                                     manifest['net']))
                 training_run.run(manifest['net'], out=folder,
                                  fold=(k, n_folds), command=command,
                                  **keywords)
-            elif status != 'broken' and find_checkpoint(folder) is not None:
+            elif status != 'broken':
                 log('fold %d of %d: %s, resuming' % (k, n_folds, status))
                 training_run.resume(folder, epochs=keywords.get('epochs'),
                                     compare_log=keywords.get('compare_log'),
                                     command=command,
                                     data=keywords.get('data'))
             else:
-                raise UserError('%s: %s and no checkpoint to resume from; move '
-                                'it away and run again to train it afresh'
-                                % (folder, status))
+                raise UserError('%s: no readable manifest.json; move it away '
+                                'and run again to train it afresh' % folder)
             if run_status(folder) == 'interrupted':
                 log('fold %d of %d: interrupted; --resume %s goes on'
                     % (k, n_folds, parent))

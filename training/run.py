@@ -38,7 +38,11 @@ bit-for-bit as an uninterrupted run would). After a SIGKILL, ``--resume``
 goes on from the last periodic checkpoint and repeats the uninterrupted run
 exactly (weights, Nesterov velocities, schedules, dropout streams and batch
 generators are restored). Handlers' own memory (``StopOnNonFinite``'s best
-weights) starts afresh on resume.
+weights) starts afresh on resume. A run killed after its last epoch but
+before its files were written (status ``running``) is finished by
+``resume`` without training. A full disk ends the run with
+``errors.DiskFullError`` (status ``interrupted``, the last complete
+checkpoint kept), so that ``resume`` goes on once there is space.
 
 ``run_experiment.py`` is the command line; ``experiments/`` calls :func:`run`.
 """
@@ -51,7 +55,7 @@ import compat  # before theano/lasagne/nolearn
 from nolearn.lasagne import PrintLog
 
 import nets
-from errors import UserError
+from errors import DiskFullError, UserError, is_disk_full
 from data_prep.dataset import (SHUFFLE_SEED, SYNTHETIC_SEEDS,
                                describe_cleaning, expand_columns,
                                label_columns, load_training_data)
@@ -60,7 +64,7 @@ from data_prep.scaling import unscale_targets
 from nets import recipe
 from evaluation.metrics import evaluate
 from evaluation.run_report import write_run_report
-from run_folder import (HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
+from run_folder import (FINISHED_STATUSES, HISTORY, LOSS_PLOT, VALID_PREDICTIONS, WEIGHTS,
                         check_new_run_folder, default_run_folder,
                         find_checkpoint, git_state, history_rows,
                         manifest_cleaning, manifest_columns,
@@ -74,7 +78,7 @@ from training.checkpoint import Checkpoint, restore_checkpoint, write_checkpoint
 from training.folds import check_fold, fold_overrides, fold_rows
 from training.handlers import EarlyStopping, EpochETA, StopOnNonFinite
 from training.plots import plot_loss
-from training.weights import save_weights
+from training.weights import param_arrays, save_weights
 
 
 def shape_for(net, X):
@@ -190,16 +194,53 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
     write_manifest(folder, manifest)
 
     try:
-        net.fit(X, y, epochs=remaining)  # nolearn's fit returns on Ctrl-C
+        if remaining > 0:
+            net.fit(X, y, epochs=remaining)  # nolearn's fit returns on Ctrl-C
+        _write_results(net, X, y, image_ids, folder, manifest, done_before,
+                       finished.called or remaining <= 0, reference,
+                       reference_label)
     except Exception as e:
+        if is_disk_full(e):
+            raise _stopped_by_full_disk(net, folder, manifest, e)
         # A crash keeps the last checkpoint; the manifest says what happened.
         manifest.update(status='failed', ended=now(),
                         error='%s: %s' % (type(e).__name__, e),
                         epochs_run=len(net.train_history_))
         write_manifest(folder, manifest)
         raise
+    return manifest
 
-    status = 'completed' if finished.called else 'interrupted'
+
+def _stopped_by_full_disk(net, folder, manifest, error):
+    """The DiskFullError that ends a run on a full disk, with the space a
+    run of this net needs and how to go on; the manifest says 'interrupted'
+    (when it can still be written: else it stays 'running', which
+    ``resume`` takes as well), the last complete checkpoint stays."""
+    # Two checkpoints (the new one is written beside the last), each the
+    # weights and as much training state, the final weights, and ~2 MB of
+    # pictures and CSVs.
+    needed = 5 * sum(a.nbytes for a in param_arrays(net).values()) + 2 ** 21
+    path = getattr(error, 'path', None) or getattr(error, 'filename', None)
+    manifest.update(status='interrupted', ended=now(),
+                    error='no space left on the disk',
+                    epochs_run=len(read_checkpoint_history(
+                        find_checkpoint(folder)))
+                    if find_checkpoint(folder) else 0)
+    try:
+        write_manifest(folder, manifest)
+    except DiskFullError:
+        pass
+    return DiskFullError(
+        path or folder, needed,
+        advice='the run keeps its checkpoint of epoch %d: free space, then '
+               'run_experiment.py --resume %s' % (manifest['epochs_run'],
+                                                  folder))
+
+
+def _write_results(net, X, y, image_ids, folder, manifest, done_before,
+                   finished, reference, reference_label):
+    """Every file of the run folder after training, the manifest last."""
+    status = 'completed' if finished else 'interrupted'
     status = _stop_status(net) or status
     history = net.train_history_
     save_weights(net, run_path(folder, WEIGHTS))
@@ -216,7 +257,8 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
                             rows, image_ids[rows], y_true_px, y_pred_px,
                             columns)
     durations = [float(row['dur']) for row in history[done_before:]]
-    seconds_per_epoch = float(np.median(durations)) if durations else None
+    seconds_per_epoch = (float(np.median(durations)) if durations
+                         else manifest.get('seconds_per_epoch'))
     last = history[-1] if history else {}
     metrics = dict({'epochs_run': len(history),
                     'train_loss': float(last.get('train_loss', np.nan)),
@@ -235,7 +277,6 @@ def _train(net, X, y, image_ids, folder, manifest, checkpoint_every,
          'seconds_per_epoch': seconds_per_epoch, 'status': status,
          'command': manifest.get('last_command')})
     write_manifest(folder, manifest)
-    return manifest
 
 
 def _reference(compare_log):
@@ -328,6 +369,8 @@ def run(net_name, epochs=None, data=None, preprocess='none', labels='complete',
     dataset, X, y = load_training_data(data, preprocess, labels, limit,
                                        clean=clean, clean_list=clean_list)
     print(describe_cleaning(dataset.cleaning))
+    if fold is not None:
+        fold_rows(len(y), fold)  # more folds than rows: refused before the folder
     os.makedirs(folder, exist_ok=True)
 
     net.initialize()
@@ -396,7 +439,11 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     reference, reference_label = _reference(compare_log)
     target = int(epochs) if epochs is not None else manifest['epochs_requested']
     done = len(read_checkpoint_history(checkpoint))
-    if done >= target:
+    # A run killed after its last epoch, before it was marked done, is
+    # finished (report, pictures, status) without training.
+    finishing = (done == target
+                 and manifest.get('status') not in FINISHED_STATUSES)
+    if done >= target and not finishing:
         raise UserError('%s already has %d epochs (asked for %d); ask for more '
                         'epochs to train on' % (folder, done, target))
     labels = manifest.get('labels', 'complete')
@@ -416,7 +463,11 @@ def resume(folder, epochs=None, compare_log=None, command=None, data=None):
     net.initialize()
     done = restore_checkpoint(net, checkpoint, manifest['net'])
     X = shape_for(net, X)
-    print('resuming %s at epoch %d of %d' % (folder, done + 1, target))
+    if finishing:
+        print('finishing %s: its %d epochs are trained, writing its results'
+              % (folder, done))
+    else:
+        print('resuming %s at epoch %d of %d' % (folder, done + 1, target))
     manifest.update(epochs_requested=target,
                     last_command=command if command is not None else list(sys.argv),
                     packages=package_versions(), theano=theano_settings(),

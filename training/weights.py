@@ -57,8 +57,17 @@ def save_arrays(arrays, path):
     atomically and flushed to disk (:func:`run_folder.atomic_open`), so a
     crash leaves either the old file or the new.
     """
-    with atomic_open(path, 'wb', fsync=True) as f:
-        np.savez(f, **arrays)
+    size = sum(np.asarray(a).nbytes for a in arrays.values())
+    with atomic_open(path, 'wb', fsync=True, size=size) as f:
+        # np.savez's own format, written here because np.savez leaves its
+        # ZipFile open when a write fails (a full disk), and that ZipFile's
+        # __del__ later prints a traceback; `with` closes both on error.
+        with zipfile.ZipFile(f, 'w', allowZip64=True) as archive:
+            for name, array in arrays.items():
+                with archive.open(name + '.npy', 'w',
+                                  force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array),
+                                              allow_pickle=False)
 
 
 def load_arrays(path, what='weights', names=None):

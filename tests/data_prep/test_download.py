@@ -228,3 +228,13 @@ def test_download_of_an_archive_without_the_data(tmp_path):
 def test_requirements_pin_kaggle():
     with open(os.path.join(REPO, 'requirements.txt')) as f:
         assert 'kaggle==1.7.4.5' in f.read().split()
+
+
+def test_data_that_is_a_file_is_one_line(home, tmp_path, capsys):
+    taken = tmp_path / 'training.csv'
+    taken.write_text('not a folder\n')
+    assert download.main(['--data', str(taken)]) == 2
+    assert capsys.readouterr().err == (
+        'error: --data %s is a file; name the folder to fill (e.g. %s)\n'
+        % (taken, tmp_path))
+    assert taken.read_text() == 'not a folder\n'

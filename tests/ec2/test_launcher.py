@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from ec2_moto import (AMI_PARAMETER, BUCKET, TRAINING_CSV, assert_nothing_created, fake_aws_env,
-                      launch, live, our_groups, our_iam, our_instances, put_data, run_id_of,
-                      s3_keys, start_argv, user_data_of)
+from ec2_moto import (AMI_PARAMETER, BUCKET, REGION, TRAINING_CSV, assert_nothing_created,
+                      fake_aws_env, launch, live, our_groups, our_iam, our_instances, put_data,
+                      run_id_of, s3_keys, start_argv, user_data_of)
 from ec2 import catalog, launcher, lifecycle, plan
 from ec2.aws import Api
 from errors import UserError
@@ -220,6 +220,11 @@ def test_resume_relaunches_the_same_run(aws, capsys):
     (('--ssh-from', '0.0.0.0/99'), "--ssh-from '0.0.0.0/99' is not a CIDR"),
     (('--kaggle-token-parameter', '/kfkd/none'),
      'SSM parameter /kfkd/none (the Kaggle token) does not exist'),
+    # The run's own options, checked by run_experiment.py's code before launch.
+    (('--preprocess', 'bogus'), "run_experiment.py: argument --preprocess: invalid "
+                                "choice: 'bogus'"),
+    (('--', '--labels', 'everything'), 'argument --labels: invalid choice'),
+    (('--', '--cv', '5', '--limit', '3'), '--cv 5 with --limit 3: every fold needs a row'),
 ])
 def test_bad_input_gives_one_line_and_creates_nothing(aws, capsys, argv, message):
     put_data(aws)
@@ -227,6 +232,42 @@ def test_bad_input_gives_one_line_and_creates_nothing(aws, capsys, argv, message
     assert status == 2
     assert err.startswith('error: ') and message in err and err.count('\n') == 1
     assert_nothing_created(aws)
+
+
+@pytest.mark.parametrize('argv, message', [
+    (('--price-per-hour', '-1'), 'argument --price-per-hour: -1: a price is a finite number'),
+    (('--seed', '-1'), 'argument --seed: -1 is not a seed'),
+    (('--max-hours', 'nan'), 'argument --max-hours: nan: must be a finite number above 0'),
+])
+def test_options_out_of_range_are_refused_by_argparse(aws, capsys, argv, message):
+    put_data(aws)
+    with pytest.raises(SystemExit) as refused:
+        launcher.main(list(start_argv(*argv)))
+    assert refused.value.code == 2 and message in capsys.readouterr().err
+    assert_nothing_created(aws)
+
+
+@pytest.mark.parametrize('command', ['start', 'status', 'fetch'])
+def test_aws_out_of_reach_is_one_line(aws, capsys, monkeypatch, tmp_path, command):
+    from botocore.exceptions import EndpointConnectionError
+    put_data(aws)
+    client = Api.client
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url='https://ec2.mars-1.amazonaws.com/')
+
+    def failing_client(self, service):
+        made = client(self, service)
+        made.meta.events.register('before-send', unreachable, unique_id='kfkd-test-offline')
+        return made
+    monkeypatch.setattr(Api, 'client', failing_client)
+    where = ('--bucket', BUCKET, '--region', REGION)
+    argv = {'start': start_argv(), 'status': ('status',) + where,
+            'fetch': ('fetch', 'net6-x', '--dest', str(tmp_path / 'r')) + where}[command]
+    status, out, err = launch(capsys, *argv)
+    assert status == 2
+    assert err == ('error: cannot reach AWS (Could not connect to the endpoint URL: '
+                   '"https://ec2.mars-1.amazonaws.com/"): check the network and --region\n')
 
 
 def test_missing_bucket(aws, capsys):

@@ -214,3 +214,19 @@ def test_a_sparse_run_is_judged_on_its_eight_columns(tiny_sparse_run, labelled,
         rmse(y_true[:, kept], y_pred), rel=1e-4)
     assert result['summary']['data']['labelled_coordinates'] == \
         int(np.isfinite(y_true[:, kept]).sum())
+
+
+def test_a_sparse_run_on_data_without_its_columns_is_refused(tiny_sparse_run,
+                                                             tmp_path):
+    from data_prep.keypoints import SPARSE_COLUMNS
+    path = str(tmp_path / 'complete_elsewhere.csv')
+    write_kaggle_csv(path, N_FACES, seed=11, complete_fraction=1.0)
+    table = pd.read_csv(path)
+    table[list(SPARSE_COLUMNS)] = np.nan  # the 8 columns the run predicts
+    table.to_csv(path, index=False)
+    with pytest.raises(UserError) as refused:
+        evaluate_file(tiny_sparse_run, path, out=str(tmp_path / 'e'))
+    assert str(refused.value) == (
+        '%s labels none of the 8 keypoint columns %s predicts (%s, ...): '
+        'nothing to evaluate on' % (path, tiny_sparse_run, SPARSE_COLUMNS[0]))
+    assert not os.path.exists(str(tmp_path / 'e'))

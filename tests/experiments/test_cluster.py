@@ -287,3 +287,50 @@ def test_readme_commands_parse_and_the_cluster_run_is_the_tested_path():
     jobs = parser().parse_args(readme_command('run', 'hidden_units', '--jobs'))
     assert (jobs.jobs, jobs.ray) == (2, None)
     assert readme_command('list')[:2] == ['list', '--out']
+
+
+def _session_processes(session):
+    """Pids of live processes whose command line names the Ray session."""
+    pids = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                named = session.encode() in f.read()
+            with open('/proc/%s/stat' % pid) as f:
+                state = f.read().rsplit(')', 1)[1].split()[0]
+        except OSError:
+            continue
+        if pid.isdigit() and named and state != 'Z':
+            pids.append(int(pid))
+    return pids
+
+
+def test_an_embedded_ray_ends_with_its_driver_killed_by_sigkill(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from tests.conftest import REPO
+    driver = ('import sys, time\n'
+              'from experiments.cluster import start_ray\n'
+              'start_ray(num_cpus=1)\n'
+              'import ray\n'
+              'print(ray._private.worker._global_node.get_session_dir_path(), '
+              'flush=True)\n'
+              'time.sleep(300)\n')
+    proc = subprocess.Popen([sys.executable, '-c', driver], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        session = os.path.basename(proc.stdout.readline().strip())
+        assert session.startswith('session_')
+        # Ray's processes, the raylet's agents among them, are up.
+        deadline = time.time() + 60
+        while len(_session_processes(session)) < 5 and time.time() < deadline:
+            time.sleep(0.5)
+        assert len(_session_processes(session)) >= 5
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.time() + 15
+    while _session_processes(session) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _session_processes(session) == []

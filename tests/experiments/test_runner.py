@@ -259,3 +259,22 @@ def test_an_interrupted_cv_row_goes_on_with_its_folds(tmp_path):
     assert 'preprocessing/none: interrupted, going on with its folds' in log
     assert 'fold 1 of 2: completed, kept' in log
     assert (folder / 'fold2' / 'weights.npz').exists()
+
+
+def test_a_row_killed_after_its_last_epoch_is_finished_on_rerun(tmp_path):
+    statuses, _ = _run(tmp_path, 'hidden_units', rows=['100'])
+    folder = tmp_path / 'hidden_units' / '100'
+    # What a kill after the last epoch's checkpoint leaves: 'running', no
+    # metrics or pictures.
+    manifest = json.loads((folder / 'manifest.json').read_text())
+    manifest['status'] = 'running'
+    (folder / 'manifest.json').write_text(json.dumps(manifest))
+    for name in ('metrics.json', 'worst16.png'):
+        (folder / name).unlink()
+    history = (folder / 'history.csv').read_text()
+    for _ in range(2):  # and again: a finished row is not run again
+        statuses, log = _run(tmp_path, 'hidden_units', rows=['100'])
+        assert statuses == {'100': 'completed'}
+    assert (folder / 'history.csv').read_text() == history
+    assert (folder / 'metrics.json').is_file() and (folder / 'worst16.png').is_file()
+    assert log == ['hidden_units/100: completed, not run again'] + log[1:]

@@ -12,6 +12,7 @@ from nolearn.lasagne import TrainSplit
 
 from errors import UserError
 from data_prep.dataset import load_dataset
+from data_prep.synthetic import write_kaggle_csv
 from training import cv
 from training import run as runner
 from training.folds import FoldSplit, fold_overrides, fold_rows
@@ -293,3 +294,46 @@ def test_run_experiment_cv_errors_are_one_line(tmp_path, capsys):
     assert run_experiment.main(['--resume', str(tmp_path), '--cv', '3']) == 2
     assert "keeps the run's own --cv" in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / 'p'))
+
+
+@pytest.mark.parametrize('n_folds, limit', [(100000, LIMIT), (11, 10)])
+def test_more_folds_than_rows_leaves_no_folder(tmp_path, n_folds, limit):
+    with pytest.raises(UserError, match='every fold needs a row'):
+        cv.run_cv('net1', n_folds, out=str(tmp_path / 'p'), epochs=1,
+                  data='synthetic', limit=limit, net_overrides=TINY_NET1,
+                  log=lambda line: None)
+    assert not os.path.exists(str(tmp_path / 'p'))
+
+
+def test_a_fold_killed_before_its_first_checkpoint_is_trained_afresh(
+        parent, tmp_path):
+    copy = str(tmp_path / 'p')
+    shutil.copytree(parent, copy)
+    # What a kill -9 during fold 2's first epoch leaves: a manifest that says
+    # 'running' and no checkpoint.
+    fold2 = os.path.join(copy, 'fold2')
+    for name in os.listdir(fold2):
+        if name != 'manifest.json':
+            path = os.path.join(fold2, name)
+            (shutil.rmtree if os.path.isdir(path) else os.remove)(path)
+    manifest = read_json(os.path.join(fold2, 'manifest.json'))
+    manifest.update(status='running', epochs_run=0)
+    with open(os.path.join(fold2, 'manifest.json'), 'w') as f:
+        json.dump(manifest, f)
+    log = []
+    cv.resume_cv(copy, command=['test'], log=log.append)
+    assert 'fold 2 of 3: running with no checkpoint; training it afresh' in log
+    assert cv.cv_status(copy) == 'completed'
+    assert read_json(os.path.join(fold2, 'manifest.json'))['epochs_run'] == 2
+
+
+def test_resume_with_other_data_leaves_cv_json_as_it_was(parent, tmp_path):
+    copy = str(tmp_path / 'p')
+    shutil.copytree(parent, copy)
+    other = tmp_path / 'training.csv'
+    write_kaggle_csv(str(other), 80, seed=7, complete_fraction=1.0)
+    before = open(os.path.join(copy, 'cv.json'), 'rb').read()
+    with pytest.raises(UserError, match='not the data the run used'):
+        cv.resume_cv(copy, epochs=3, data=str(other), command=['test'],
+                     log=lambda line: None)
+    assert open(os.path.join(copy, 'cv.json'), 'rb').read() == before

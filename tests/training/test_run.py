@@ -23,8 +23,8 @@ TINY_NET1 = {'hidden_num_units': 10}
 LIMIT = 200
 
 
-def tiny_run(out, epochs=3, seed=42, **kwargs):
-    return runner.run('net1', epochs=epochs, data='synthetic', limit=LIMIT,
+def tiny_run(out, epochs=3, seed=42, data='synthetic', **kwargs):
+    return runner.run('net1', epochs=epochs, data=data, limit=LIMIT,
                       out=str(out), seed=seed, checkpoint_every=2,
                       net_overrides=TINY_NET1, command=['test'], **kwargs)
 
@@ -400,3 +400,76 @@ def test_labels_all_resumes_with_its_mask_and_expected_speed(all_run,
     assert metrics['epochs_run'] == 2
     assert metrics['valid_loss'] == pytest.approx(metrics['valid_mse'],
                                                   rel=1e-5)
+
+
+def test_a_run_killed_after_its_last_epoch_is_finished_without_training(
+        tmp_path, folder, capsys):
+    import shutil
+    copy = str(tmp_path / 'run')
+    shutil.copytree(folder, copy)
+    # What a kill between the last epoch's checkpoint and the status leaves.
+    manifest_path = os.path.join(copy, 'manifest.json')
+    manifest = json.load(open(manifest_path))
+    manifest['status'] = 'running'
+    json.dump(manifest, open(manifest_path, 'w'))
+    for name in ('metrics.json', 'worst16.png', 'errors.csv', 'loss.png'):
+        os.remove(os.path.join(copy, name))
+    weights = open(os.path.join(copy, 'weights.npz'), 'rb').read()
+    runner.resume(copy)
+    assert 'its 3 epochs are trained, writing its results' in \
+        capsys.readouterr().out
+    manifest = json.load(open(manifest_path))
+    assert (manifest['status'], manifest['epochs_run']) == ('completed', 3)
+    assert json.load(open(os.path.join(copy, 'metrics.json')))['status'] == \
+        'completed'
+    for name in ('worst16.png', 'errors.csv', 'loss.png'):
+        assert os.path.isfile(os.path.join(copy, name)), name
+    assert open(os.path.join(copy, 'weights.npz'), 'rb').read() == weights
+    with pytest.raises(UserError, match='already has 3 epochs'):
+        runner.resume(copy)  # a completed run is not finished twice
+
+
+def test_a_full_disk_stops_the_run_resumably_in_one_line(tmp_path,
+                                                         monkeypatch):
+    import errno
+    from errors import DiskFullError, error_line
+    from training import weights
+    write_array, files = weights.np.lib.format.write_array, set()
+
+    def write_until_full(member, array, **keywords):
+        files.add(member._zipfile)
+        if len(files) <= 2:  # the checkpoint of epoch 2 (weights, state)
+            return write_array(member, array, **keywords)
+        member.write(b'\x93NUMPY' * 100)  # part of a file, then the disk is full
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(weights.np.lib.format, 'write_array', write_until_full)
+    out = str(tmp_path / 'run')
+    with pytest.raises(DiskFullError) as refused:
+        tiny_run(out, epochs=3)
+    line = error_line(refused.value)
+    assert line.startswith('no space left on the disk of %s' % out)
+    assert re.search(r': about \d+\.\d MB needed, \d+\.\d MB free; the run '
+                     r'keeps its checkpoint of epoch 2: free space, then '
+                     r'run_experiment.py --resume ', line), line
+    assert '\n' not in line
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert (manifest['status'], manifest['epochs_run']) == ('interrupted', 2)
+    assert not [name for name in os.listdir(out) if '.tmp-' in name]
+    monkeypatch.undo()
+    runner.resume(out)
+    manifest = json.load(open(os.path.join(out, 'manifest.json')))
+    assert (manifest['status'], manifest['epochs_run']) == ('completed', 3)
+
+
+def test_labels_all_on_a_file_without_keypoints_is_refused(tmp_path):
+    from data_prep.synthetic import write_kaggle_csv
+    path = str(tmp_path / 'training.csv')
+    write_kaggle_csv(path, 20)
+    with open(path) as f:
+        lines = f.read().splitlines()
+    with open(path, 'w') as f:  # every keypoint cell emptied
+        f.write('\n'.join([lines[0]] + [',' * 30 + line.split(',')[-1]
+                                        for line in lines[1:]]) + '\n')
+    with pytest.raises(UserError, match='has no keypoint in its 20 rows'):
+        tiny_run(tmp_path / 'run', data=path, labels='all')
+    assert not os.path.exists(str(tmp_path / 'run'))
