@@ -267,7 +267,15 @@ mkdir -p "$(dirname "$RUN_DIR")"
 watch_run &
 WATCHER=$!
 # In the foreground (a background job would ignore SIGINT), its pid in a file
-# for the watcher: SIGINT makes run_experiment.py checkpoint and stop.
+# for the watcher: SIGINT makes run_experiment.py checkpoint and stop, with exit 130
+# (interrupted, resumable): after a spot notice that is the expected end, not a failure.
+train_rc=0
 (cd "$SRC" && bash -c 'echo $$ > "$0" && exec "$@"' "$WORKDIR/train.pid" \
-  "$PY" run_experiment.py "${RUN_ARGS[@]}" "${DATA_ARGS[@]}") || fail "run_experiment.py failed"
-say "training finished"
+  "$PY" run_experiment.py "${RUN_ARGS[@]}" "${DATA_ARGS[@]}") || train_rc=$?
+if [ "$train_rc" = 130 ] && [ -f "$WORKDIR/spot-notice" ]; then
+  say "training stopped at the spot notice (checkpointed; the successor resumes it)"
+elif [ "$train_rc" != 0 ]; then
+  fail "run_experiment.py failed (exit $train_rc)"
+else
+  say "training finished"
+fi

@@ -54,7 +54,7 @@ rm -f "$ENV_FILE"
 
 BASE_PYTHON=${KFKD_BASE_PYTHON:-python3}
 # An instance's Ubuntu splits its Python: venv (ensurepip) and Python.h (Theano compiles its
-# C code against it; conda used to bring both) come as python3-venv and python3-dev.
+# C code against it) come as python3-venv and python3-dev.
 if ! "$BASE_PYTHON" -c 'import ensurepip, os, sysconfig, sys
 sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
     2>/dev/null; then

@@ -32,8 +32,15 @@ TRAINING_CSV = b'left_eye_center_x,Image\n66.0,1 2 3\n'
 
 
 def launch(capsys, *argv):
-    """Run ``ec2/launch argv`` in-process; returns (exit status, stdout, stderr)."""
-    status = launcher.main(list(argv))
+    """Run ``ec2/launch argv`` in-process; returns (exit status, stdout, stderr).
+
+    An option argparse refuses (out of range) exits through SystemExit, as
+    the command line does; its code is the status.
+    """
+    try:
+        status = launcher.main(list(argv))
+    except SystemExit as refused:
+        status = refused.code
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 

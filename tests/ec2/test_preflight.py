@@ -73,9 +73,9 @@ def test_every_supported_type_can_be_targeted():
 
 @pytest.mark.parametrize('argv, message', [
     (('--max-hours', '0.1'), '--max-hours 0.1 leaves no time to train after the 15 min setup'),
-    (('--max-restarts', '-1'), '--max-restarts must be 0 or more'),
+    (('--max-restarts', '-1'), 'argument --max-restarts: -1: must be 0 or more'),
     (('--', '--epochs', '9'), 'give --epochs before --'),
-    (('--epochs', '0'), '--epochs must be at least 1'),
+    (('--epochs', '0'), 'argument --epochs: 0: must be at least 1'),
 ])
 def test_bad_caps_are_refused_before_any_call(capsys, sent, argv, message):
     status, out, err = launch(capsys, *start_argv(*argv))
