@@ -73,17 +73,20 @@ def use_ops(kind):
     """use_ops(kind)
 
     ``'theano'``: Lasagne's ``downsample.max_pool_2d`` is Theano's
-    ``pool.pool_2d`` and dropout draws come from Theano's ``mrg_uniform``;
-    ``'fastops'``: :func:`fastops.pool.max_pool_2d` and
-    :class:`fastops.rng.ParallelMRGUniform`; ``'default'``: whatever compat
+    ``pool.pool_2d``, dropout draws come from Theano's ``mrg_uniform`` and
+    every convolution is Theano's ``CorrMM``; ``'fastops'``:
+    :func:`fastops.pool.max_pool_2d`, :class:`fastops.rng.ParallelMRGUniform`
+    and :mod:`fastops.conv` where it is faster; ``'default'``: whatever compat
     chose. In this process only.
     """
     from theano.tensor.signal import downsample, pool
     if kind == 'fastops':
+        import fastops.conv
         import fastops.rng
         from fastops.pool import max_pool_2d
         downsample.max_pool_2d = max_pool_2d
         fastops.rng.register()
+        fastops.conv.register()
     elif kind == 'theano':
         def max_pool_2d(input, ds, ignore_border=None, st=None,
                         padding=(0, 0), mode='max'):
@@ -91,8 +94,9 @@ def use_ops(kind):
                                 stride=st, pad=padding, mode=mode)
         downsample.max_pool_2d = max_pool_2d
         from theano.compile import optdb
-        if 'fastops_parallel_mrg' in optdb.__db__:
-            optdb.remove_tags('fastops_parallel_mrg', 'fast_run')
+        for name in ('fastops_parallel_mrg', 'fastops_fft_conv'):
+            if name in optdb.__db__:
+                optdb.remove_tags(name, 'fast_run')
 
 
 def random_data(net_name, n=N_IMAGES, seed=0):
