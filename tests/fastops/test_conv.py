@@ -137,3 +137,29 @@ def test_spectrum_rejects_planes_larger_than_its_frame():
     f = theano.function([v], Spectrum((8, 8), (2, 0))(v))
     with pytest.raises(ValueError, match='do not fit'):
         f(np.zeros((1, 1, 7, 8), np.float32))
+
+
+def _train_losses(policy, monkeypatch):
+    from training.run import build
+    monkeypatch.setattr(fastops.conv, 'POLICY', policy)
+    net = build('cnet_nplfxl', 5, epochs=3, net_overrides=dict(
+        input_shape=(None, 1, 24, 24), hidden4_num_units=8, hidden5_num_units=8, verbose=0))
+    rng = np.random.RandomState(0)
+    X = rng.rand(80, 1, 24, 24).astype(np.float32)
+    y = (rng.rand(80, 30) - 0.5).astype(np.float32)
+    net.fit(X, y)
+    names = _op_names(net.train_iter_)
+    return [(h['train_loss'], h['valid_loss']) for h in net.train_history_], names
+
+
+@pytest.mark.slow  # six compiles of a whole net: 2.5 min on the loaded 2-core machine
+def test_three_epochs_of_a_small_cnet_nplfxl_lose_the_same_by_fft_and_corrmm(monkeypatch):
+    # cnet_nplfxl's layers (5x5, 7x7, 9x9 filters, dropout, Nesterov) on
+    # 24x24 images; bench/fft_equivalence.py does the full-size nets.
+    fastops.conv.register()
+    fft, fft_ops = _train_losses('always', monkeypatch)
+    corrmm, corrmm_ops = _train_losses('never', monkeypatch)
+    assert fft_ops.count('Spectrum') >= 7 and 'CorrMM' not in fft_ops
+    assert 'Spectrum' not in corrmm_ops
+    assert len(fft) == len(corrmm) == 3
+    np.testing.assert_allclose(np.array(fft), np.array(corrmm), rtol=1e-4)
