@@ -14,6 +14,7 @@ speed (the direct-convolution limit) and the ratio of the measured epoch
     python bench/train_speed.py [--nets net1,net6,cnet_nplfxl] [--epochs 3]
                                 [--repeats 2] [--ops default|theano|fastops]
                                 [--theano-flags FLAGS] [--json out.json] [--no-sgemm]
+                                [--images 2140]
 
 Every measurement runs in a fresh Python process (Theano reads its flags
 once, at import). Training goes through the project's own path,
@@ -188,7 +189,11 @@ def worker(args):
     use_ops(args.ops)
     import nets
 
-    X, y = random_data(args.net)
+    X, y = random_data(args.net, n=args.images)
+    # With fewer images than the study's (--images), times are scaled to
+    # its epoch: 1712 training and 428 validation images.
+    n_valid = args.images // 5
+    train_scale, valid_scale = N_TRAIN / (args.images - n_valid), N_VALID / n_valid
     times = {'train': [], 'valid': []}
     valid_seconds = [0.0]
 
@@ -219,7 +224,9 @@ def worker(args):
     predict_s = time.perf_counter() - start
     result = {
         'net': args.net, 'ops': args.ops, 'compile_s': compile_s,
-        'train_epoch_s': times['train'], 'valid_s': times['valid'],
+        'images': args.images,
+        'train_epoch_s': [t * train_scale for t in times['train']],
+        'valid_s': [t * valid_scale for t in times['valid']],
         'predict_images_per_s': len(X) / predict_s,
         'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.,
         'load_before': load_before, 'load_after': load_average(),
@@ -241,7 +248,7 @@ def worker(args):
     print('RESULT ' + json.dumps(result), flush=True)
 
 
-def run_worker(net, epochs, ops, compiledir, theano_flags):
+def run_worker(net, epochs, ops, compiledir, theano_flags, images=N_IMAGES):
     """Run :func:`worker` (`net` None: :func:`sgemm_worker`) in a fresh process
     and return its result dict."""
     env = dict(os.environ)
@@ -254,7 +261,7 @@ def run_worker(net, epochs, ops, compiledir, theano_flags):
     what = ['--worker', net] if net else ['--sgemm-worker']
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__)] + what +
-        ['--epochs', str(epochs), '--ops', ops],
+        ['--epochs', str(epochs), '--ops', ops, '--images', str(images)],
         env=env, capture_output=True, text=True, cwd=REPO)
     for line in out.stdout.splitlines():
         if line.startswith('RESULT '):
@@ -325,6 +332,9 @@ def main(argv=None):
     parser.add_argument('--theano-flags', default='',
                         help='extra THEANO_FLAGS for every process')
     parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--images', type=int, default=N_IMAGES,
+                        help='random images per process, 20%% for validation; times are '
+                             'scaled to the study\'s epoch (default: %(default)s, no scaling)')
     parser.add_argument('--no-sgemm', action='store_true',
                         help="skip timing sgemm (Theano's dot) before each net")
     parser.add_argument('--worker', help=argparse.SUPPRESS)
@@ -347,9 +357,9 @@ def main(argv=None):
             sgemm = None if args.no_sgemm else run_worker(
                 None, args.epochs, args.ops, sgemm_dir, args.theano_flags)
             cold = run_worker(net, args.epochs, args.ops, compiledir,
-                              args.theano_flags)
+                              args.theano_flags, args.images)
             warm = [run_worker(net, args.epochs, args.ops, compiledir,
-                               args.theano_flags)
+                               args.theano_flags, args.images)
                     for _ in range(args.repeats)]
         finally:
             shutil.rmtree(compiledir, ignore_errors=True)
