@@ -110,6 +110,20 @@ def _planes_chunk(planes_per_item, plane_size):
     return max(1, (1 << 22) // max(1, 8 * planes_per_item * plane_size))
 
 
+def _output(storage, shape, dtype):
+    """The op's previous output array if it has this shape, else a new one.
+
+    With ``allow_gc=False`` Theano keeps an intermediate's storage between
+    calls (and empties that of a function's outputs); refilling it spares
+    the page faults of a fresh 100 MB array every batch, as Theano's C ops do.
+    """
+    old = storage[0]
+    if (isinstance(old, np.ndarray) and old.shape == shape and old.dtype == dtype
+            and old.flags.c_contiguous and old.flags.writeable):
+        return old
+    return np.empty(shape, dtype)
+
+
 def fft_shape(h, w):
     """fft_shape(h, w)
 
@@ -158,7 +172,7 @@ class Spectrum(gof.Op):
             raise ValueError('Spectrum: planes of %dx%d at %s do not fit in %s'
                              % (h, w, self.offset, self.size))
         F = P * (Q // 2 + 1)
-        out = np.empty((F, a, b), np.complex64)
+        out = _output(outputs[0], (F, a, b), np.complex64)
 
         def work(s):
             xs = x[s]
@@ -203,7 +217,7 @@ class SpectralProduct(gof.Op):
         if b.shape[0] != F or b.shape[1] != k:
             raise ValueError('SpectralProduct: shapes %s and %s do not multiply'
                              % (a.shape, b.shape))
-        out = np.empty((F, n, b.shape[2]), np.complex64)
+        out = _output(outputs[0], (F, n, b.shape[2]), np.complex64)
 
         def work(s):
             bs = np.conj(b[s]) if self.conj_b else b[s]
@@ -244,7 +258,7 @@ class SpectrumToImage(gof.Op):
         if F != P * Qr:
             raise ValueError('SpectrumToImage: %d frequencies, not %dx%d'
                              % (F, P, Qr))
-        out = np.empty((a, b, h, w), np.float32)
+        out = _output(outputs[0], (a, b, h, w), np.float32)
 
         def work(s):
             n = s.stop - s.start
