@@ -168,8 +168,9 @@ def _report_markdown(table_name, results):
              'pixels beside the mean-keypoint baseline, on the validation rows.'
              % (best['row'], os.path.relpath(best['folder'])), '']
     if os.path.isfile(path):
-        with open(path) as f:
-            lines.append(f.read().strip())
+        with open(path) as f:  # its headings one level down, under this one
+            lines += ['#' + line if line.startswith('#') else line
+                      for line in f.read().strip().split('\n')]
     return '\n'.join(lines) + '\n'
 
 
