@@ -8,7 +8,7 @@ Runs in its own throwaway environment, never in the project's::
                                                         [--epochs 3] [--threads 2]
 
 It imports nothing from the project (the project's modules need Theano).
-Net1, Net6 and CNet_NPLFXL with the slides' shapes: ReLU (Lasagne's
+Net1, Net6, CNet_NPLFXL and Net6RHL with the slides' shapes: ReLU (Lasagne's
 default), dropout where the slides put it, MSE, SGD with Nesterov momentum
 0.9, batch 128 over 1712 random images with a random half of each batch
 mirrored (images and x coordinates, in numpy, as the project's
@@ -54,8 +54,17 @@ def cnet_nplfxl():
         nn.Linear(500, 500), nn.ReLU(), nn.Linear(500, 30))
 
 
+def net6rhl():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Dropout(0.1),
+        nn.Conv2d(6, 12, 7), nn.ReLU(), nn.Dropout(0.2),
+        nn.Conv2d(12, 36, 9), nn.ReLU(), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(36 * 78 * 78, 500), nn.ReLU(),
+        nn.Linear(500, 30))
+
+
 NETS = {'net1': (net1, False), 'net6': (net6, True),
-        'cnet_nplfxl': (cnet_nplfxl, True)}
+        'cnet_nplfxl': (cnet_nplfxl, True), 'net6rhl': (net6rhl, True)}
 
 
 def flip_half(Xb, yb, rng):

@@ -16,8 +16,9 @@ which, in order:
    ``sklearn.cross_validation`` with scikit-learn 0.17's folds
    (:mod:`compat.folds`), nolearn's ``NeuralNet`` parameters for scikit-learn
    >= 1.0; and, where Theano computes on the CPU, :mod:`fastops`' pooling
-   and dropout generator (same values and gradients; ``KFKD_FASTOPS=0``
-   turns them off).
+   and dropout generator (same values and gradients) and its FFT
+   convolution for the layers where it is faster (equal within float32
+   rounding); ``KFKD_FASTOPS=0`` turns them off.
 
 What is guaranteed: the 2016 code runs unchanged, with the same numbers;
 Lasagne 0.1's own test suite passes (``tests/peer``). Every shim checks first
@@ -47,6 +48,7 @@ def apply():
     device.import_theano()
     shims.patch_downsample()
     shims.patch_dropout_rng()
+    shims.patch_fft_conv()
     shims.patch_cross_validation()
     shims.patch_neuralnet_params()
 

@@ -169,17 +169,23 @@ def runtime_info():
         uses: ``'cpu'`` when a GPU could not be initialised), ``gpu_name``,
         ``gpu_error`` (why a requested GPU is not used, else None),
         ``pooling`` and ``dropout_rng`` (``'fastops'`` or ``'theano'``: the
-        implementations a graph built now compiles), ``cudnn`` (whether cuDNN
+        implementations a graph built now compiles), ``convolution``
+        (``'fastops'``: stride-1 "valid" convolutions may be computed by FFT;
+        ``'theano'``: all by Theano's own ops), ``convolution_choices``
+        (``{'CxHxW*OxCxkhxkw': 'fft' or 'corrmm'}`` for each convolution
+        compiled so far in this process), ``cudnn`` (whether cuDNN
         is used), ``dnn_enabled`` (Theano's flag), ``floatX``,
         ``blas_ldflags``, ``openmp`` and ``theano`` (its version).
 
     Examples
     --------
     >>> sorted(runtime_info())  # doctest: +NORMALIZE_WHITESPACE
-    ['blas_ldflags', 'cudnn', 'device', 'dnn_enabled', 'dropout_rng', 'floatX',
-     'gpu_error', 'gpu_name', 'openmp', 'pooling', 'requested_device', 'theano']
+    ['blas_ldflags', 'convolution', 'convolution_choices', 'cudnn', 'device',
+     'dnn_enabled', 'dropout_rng', 'floatX', 'gpu_error', 'gpu_name', 'openmp',
+     'pooling', 'requested_device', 'theano']
     """
     import theano
+    import fastops.conv
     import fastops.pool
     import fastops.rng
     from theano.tensor.signal import downsample
@@ -191,6 +197,9 @@ def runtime_info():
         'pooling': ('fastops' if downsample.max_pool_2d is fastops.pool.max_pool_2d
                     else 'theano'),
         'dropout_rng': 'fastops' if fastops.rng.registered() else 'theano',
+        'convolution': 'fastops' if fastops.conv.registered() else 'theano',
+        'convolution_choices': (fastops.conv.choices() if fastops.conv.registered()
+                                else {}),
         'cudnn': _cudnn_in_use(),
         'dnn_enabled': str(theano.config.dnn.enabled),
         'floatX': theano.config.floatX,

@@ -7,12 +7,14 @@ does nothing; :func:`compat.apply` calls them in the order the imports need.
 - :func:`patch_collections_abc`: ``collections.Iterable`` and friends, for nolearn.
 - :func:`patch_downsample`: Theano 0.8's ``downsample.max_pool_2d``, for Lasagne.
 - :func:`patch_dropout_rng`: the dropout masks' generator, on all cores.
+- :func:`patch_fft_conv`: large-filter convolutions by FFT, where faster.
 - :func:`patch_cross_validation`: ``sklearn.cross_validation``'s old folds, for nolearn.
 - :func:`patch_neuralnet_params`: nolearn's ``NeuralNet`` for scikit-learn >= 1.0.
 
-Only :mod:`fastops` changes which C code runs, and only where Theano
+Only :mod:`fastops` changes which code runs, and only where Theano
 computes on the CPU (:func:`fast_ops_enabled`); it computes the same values
-and gradients (``tests/fastops``). Theano, nolearn and scikit-learn are
+and gradients (``tests/fastops``): pooling and dropout bit for bit, the
+FFT convolution within float32 rounding. Theano, nolearn and scikit-learn are
 imported inside the functions: :mod:`compat.flags` must set Theano's flags
 before anything imports Theano.
 """
@@ -28,7 +30,7 @@ from compat.flags import is_gpu_device
 from compat.folds import KFold, StratifiedKFold
 
 __all__ = ['patch_pkg_resources_check', 'patch_collections_abc', 'fast_ops_enabled',
-           'patch_downsample', 'patch_dropout_rng', 'patch_cross_validation',
+           'patch_downsample', 'patch_dropout_rng', 'patch_fft_conv', 'patch_cross_validation',
            'patch_neuralnet_params']
 
 
@@ -130,6 +132,19 @@ def patch_dropout_rng():
     if fast_ops_enabled():
         import fastops.rng
         fastops.rng.register()
+
+
+def patch_fft_conv():
+    """patch_fft_conv()
+
+    Where :func:`fast_ops_enabled`, let Theano's CPU graphs compute stride-1
+    "valid" convolutions by FFT (:mod:`fastops.conv`) for the layers whose
+    shapes make it faster (:func:`fastops.conv.prefer_fft`; the choice per
+    shape is in :func:`compat.runtime_info`); the others keep ``CorrMM``.
+    """
+    if fast_ops_enabled():
+        import fastops.conv
+        fastops.conv.register()
 
 
 def patch_cross_validation():

@@ -1,4 +1,4 @@
-"""python -m experiments {list, show TABLE, run TABLE, report}: the slides' tables.
+"""python -m experiments {list, show TABLE, run TABLE, report, publish TABLE}: the slides' tables.
 
 Examples::
 
@@ -7,8 +7,10 @@ Examples::
     python -m experiments run preprocessing --data data/ --epochs-scale 0.3
     python -m experiments run conv_nets --epochs-scale 0.02 --jobs 2
     python -m experiments run convnet_comparison --epochs-scale 0.02 --cv 5
+    python -m experiments run hidden_units --epochs-scale 0.1 --seeds 42,43,44
     python -m experiments run conv_nets --ray auto --storage s3://BUCKET/kfkd/ray
     python -m experiments report
+    python -m experiments publish hidden_units --to docs/results
 
 Every error a user can cause prints ``error: <message>`` and exits 2.
 """
@@ -79,6 +81,10 @@ def parser():
                           'another in this process)')
     run.add_argument('--rows', metavar='ROW[,ROW...]',
                      help='only these rows (default all; see show TABLE)')
+    run.add_argument('--seeds', metavar='S[,S...]',
+                     help='run the table once per seed, into DIR/seed<S>/, '
+                          'and write the mean ± std over the seeds into '
+                          'DIR/seeds/TABLE/ (instead of --seed)')
     cluster = run.add_argument_group(
         'Ray', 'every unfinished row as one Ray task, in a process of its own; '
         '--jobs N is the same on the Ray of this machine')
@@ -115,6 +121,15 @@ def parser():
     row.add_argument('table')
     row.add_argument('row')
     run_options(row)
+
+    publish = sub.add_parser('publish', help="copy a finished table's small files "
+                                             "into docs/results/TABLE/")
+    publish.add_argument('table')
+    publish.add_argument('--out', default='results', metavar='DIR',
+                         help='results folder the table ran in (default results; '
+                              'its seeds/TABLE/ when run with --seeds)')
+    publish.add_argument('--to', default=os.path.join('docs', 'results'), metavar='DIR',
+                         help='where the published tables live (default docs/results)')
 
     report = sub.add_parser('report', help='gather every finished table into '
                                            'results/REPORT.md')
@@ -202,11 +217,20 @@ def main(argv=None):
             estimate = (dict(workers=args.workers, instance_type=args.instance_type,
                              price_per_hour=args.price_per_hour)
                         if args.dry_run else None)
-            statuses = run_table(args.table, args.out, args.epochs_scale,
-                                 args.jobs, args.data, args.limit, args.seed,
-                                 rows, cv=args.cv, ray=args.ray, storage=args.storage,
-                                 cpus_per_row=args.cpus_per_row,
-                                 gpus_per_row=args.gpus_per_row, estimate=estimate)
+            options = dict(epochs_scale=args.epochs_scale, jobs=args.jobs,
+                           data=args.data, limit=args.limit, rows=rows, cv=args.cv,
+                           ray=args.ray, storage=args.storage,
+                           cpus_per_row=args.cpus_per_row,
+                           gpus_per_row=args.gpus_per_row, estimate=estimate)
+            if args.seeds:
+                from experiments.seeds import parse_seeds, run_table_seeds
+                by_seed = run_table_seeds(args.table, args.out,
+                                          parse_seeds(args.seeds), **options)
+                return 0 if args.dry_run or all(
+                    s in ('completed', 'stopped-nonfinite', 'stopped-early')
+                    for statuses in by_seed.values()
+                    for s in statuses.values()) else 1
+            statuses = run_table(args.table, args.out, seed=args.seed, **options)
             if args.dry_run:
                 return 0
             print('%s: %s -> %s' % (
@@ -222,6 +246,10 @@ def main(argv=None):
                              args.epochs_scale, args.data, args.limit,
                              args.seed, cv=args.cv)
             return 0 if status != 'interrupted' else 1
+        elif args.command == 'publish':
+            from experiments.publish import publish_table
+            folder, files = publish_table(args.table, args.out, args.to)
+            print('%s: %s' % (folder, ', '.join(files)))
         elif args.command == 'report':
             from experiments.report import write_report
             path, tables = write_report(args.out)

@@ -10,7 +10,9 @@
   the data set; ``table.md`` says above the table which epoch scale and
   which data produced it; a table run with ``--cv K`` gives our figures as
   the mean ± standard deviation over the folds (``table.csv``: a ``std``
-  column beside each mean, and ``folds``);
+  column beside each mean, and ``folds``); :func:`write_seeds_table` does
+  the same over a table run once per seed (``run --seeds``) into
+  ``<results>/seeds/<table>/``;
 * ``curves.png``: every row's validation curve, log scale, the study's
   dashed beside ours where its log is at hand;
 * ``first_layer.png``: the first layer's weights of the best row (conv1 for
@@ -38,7 +40,7 @@ from paths import REPO
 from run_folder import (FINISHED_STATUSES, HISTORY, METRICS, VALID_PREDICTIONS,
                         WEIGHTS, RunFolderError, atomic_open, read_history_csv,
                         read_json, read_manifest, read_metrics,
-                        read_valid_predictions, run_path, run_status)
+                        read_valid_predictions, run_path, run_status, write_json)
 from training import cv as training_cv
 from training.weights import load_arrays
 
@@ -58,6 +60,10 @@ COLUMNS = ('row', 'label', 'slide train loss', 'slide val loss',
 CV_COLUMNS = (COLUMNS[:4]
               + tuple(c + suffix for c in COLUMNS[4:7] for suffix in ('', ' std'))
               + COLUMNS[7:] + ('folds',))
+#: ``table.csv``'s columns for a table run once per seed (``--seeds``).
+SEED_COLUMNS = CV_COLUMNS[:-1] + ('seeds',)
+#: ``<results>/seeds/<table>/``: the mean ± std over the seeds' tables.
+SEEDS_DIR = 'seeds'
 FACES = 16
 
 
@@ -243,6 +249,68 @@ def row_results(table_name, results_dir):
     return results
 
 
+def seed_results_dir(results_dir, seed):
+    """seed_results_dir(results_dir, seed)
+
+    The results folder of one seed of a table run with ``--seeds``.
+
+    >>> seed_results_dir('results', 43)
+    'results/seed43'
+    """
+    return os.path.join(results_dir, 'seed%d' % int(seed))
+
+
+def seeds_row_results(table_name, results_dir, seeds):
+    """seeds_row_results(table_name, results_dir, seeds)
+
+    :func:`row_results` of a table run once per seed (each seed's rows in
+    :func:`seed_results_dir`): per row, the mean over the seeds whose run
+    finished, the standard deviations in ``our ... std`` cells
+    (``training.cv.mean_std``), the mean validation curve, and the first
+    finished seed's ``folder`` and ``manifest``; ``per_seed`` holds each
+    seed's own result.
+    """
+    per_seed = [row_results(table_name, seed_results_dir(results_dir, s))
+                for s in seeds]
+    combined = []
+    for rows in zip(*per_seed):
+        done = [r for r in rows if r['status'] in FINISHED_STATUSES]
+        first = done[0] if done else rows[0]
+        cells = {key: rows[0][key] for key in (
+            'row', 'label', 'slide train loss', 'slide val loss',
+            'slide s/epoch', 'note', 'study')}
+        metrics = [_read_metrics(r['folder']) for r in done]
+        for column, name, form in (('our train loss', 'train_loss', '%.5f'),
+                                   ('our val loss', 'valid_loss', '%.5f'),
+                                   ('our val RMSE px', 'valid_rmse_px', '%.2f')):
+            mean, std = training_cv.mean_std(m.get(name) for m in metrics)
+            cells[column] = '' if mean is None else form % mean
+            cells[column + ' std'] = '' if std is None else form % std
+        durations = [h['dur_s'] for r in done for h in r['history']]
+        complete = len(done) == len(rows)
+        status = ('completed' if complete else next(
+            r['status'] for r in rows if r['status'] not in FINISHED_STATUSES))
+        cells.update({
+            's/epoch': '%.3f' % np.median(durations) if durations else '',
+            'epochs run': (first['epochs run'] if complete
+                           else '%s (%d of %d seeds finished)'
+                           % (first['epochs run'], len(done), len(rows))),
+            'seeds': '%d' % len(done),
+            'data set': first['data set'],
+            'history': _mean_curve(r['history'] for r in done),
+            'folder': first['folder'], 'status': status,
+            'manifest': first['manifest'],
+            'valid_loss': (training_cv.mean_std(m.get('valid_loss')
+                                                for m in metrics)[0]
+                           if complete else None),
+            'seconds': sum(r['seconds'] for r in rows),
+            'wall_seconds': sum(r['wall_seconds'] for r in rows),
+            'per_seed': list(zip(seeds, rows)),
+        })
+        combined.append(cells)
+    return combined
+
+
 def _wall_seconds(manifest):
     """Seconds from a row's start to its end (compiling, data and all)."""
     try:
@@ -285,13 +353,21 @@ def _settings_line(settings, results):
         return 'Not run yet.'
     scale = settings.get('epochs_scale')
     data = settings.get('data')
+    seeds = settings.get('seeds')
     line = ('**This run: epoch scale %g** (each row trained %g x the slides\' '
             'epochs; the slides\' numbers are at their full epochs), '
-            '**data: %s**%s, seed %s.'
+            '**data: %s**%s, %s.'
             % (scale, scale, data,
                '' if settings.get('limit') is None
                else ' (first %s shuffled rows only)' % settings['limit'],
-               settings.get('seed')))
+               'seeds %s' % ', '.join(map(str, seeds)) if seeds
+               else 'seed %s' % settings.get('seed')))
+    if seeds:
+        line += (' **Each row trained once per seed** (weights, batches\' '
+                 'flips and dropout); our figures are the mean ± standard '
+                 'deviation over the seeds (numpy, ddof %d), the curves the '
+                 'mean over the seeds, the pictures those of the first seed.'
+                 % training_cv.STD_DDOF)
     if settings.get('cv'):
         line += (' **Cross-validation: each row trained %d times**, fold k '
                  'validating on block k of %d of the rows (unshuffled, as '
@@ -378,13 +454,46 @@ def write_table(table_name, results_dir):
     str
         The path of ``table.md``.
     """
-    table = get_table(table_name)
     folder = table_dir(results_dir, table_name)
     os.makedirs(folder, exist_ok=True)
-    results = row_results(table_name, results_dir)
     settings = read_settings(folder)
     columns = CV_COLUMNS if settings and settings.get('cv') else COLUMNS
+    return _write_files(table_name, folder, row_results(table_name, results_dir),
+                        settings, columns, 'folds')
 
+
+def write_seeds_table(table_name, results_dir, seeds):
+    """write_seeds_table(table_name, results_dir, seeds)
+
+    Write ``table.csv``, ``table.md``, ``curves.png``, the first seed's
+    pictures and ``settings.json`` (the seeds' settings, ``seeds`` for
+    ``seed``) into ``<results_dir>/seeds/<table>/`` from the table run once
+    per seed in :func:`seed_results_dir`: our figures are the mean ±
+    standard deviation over the seeds (:func:`seeds_row_results`).
+
+    Returns
+    -------
+    str
+        The path of ``table.md``.
+    """
+    seeds = [int(s) for s in seeds]
+    folder = table_dir(os.path.join(results_dir, SEEDS_DIR), table_name)
+    os.makedirs(folder, exist_ok=True)
+    settings = dict(read_settings(table_dir(seed_results_dir(results_dir, seeds[0]),
+                                            table_name)) or {})
+    settings.pop('seed', None)
+    settings['seeds'] = seeds
+    write_json(os.path.join(folder, SETTINGS_FILE), settings)
+    return _write_files(table_name, folder,
+                        seeds_row_results(table_name, results_dir, seeds),
+                        settings, SEED_COLUMNS, 'seeds')
+
+
+def _write_files(table_name, folder, results, settings, columns, repeats):
+    """table.csv, curves.png, the pictures and table.md of `results`; our
+    figures are means over `repeats` ('folds' or 'seeds') when `columns`
+    has ``std`` columns."""
+    table = get_table(table_name)
     with atomic_open(os.path.join(folder, 'table.csv'), newline='') as f:
         writer = csv.writer(f)
         writer.writerow(columns)
@@ -395,7 +504,7 @@ def write_table(table_name, results_dir):
                        for r in results], os.path.join(folder, 'curves.png'),
                       '%s: validation loss per epoch' % table.title)
     caption = 'Validation loss of every row (log scale%s)' % (
-        '; ours: the mean over the folds' if columns is CV_COLUMNS else '')
+        '; ours: the mean over the %s' % repeats if columns is not COLUMNS else '')
     if any(r['study'] for r in results):
         caption += '; dashed: the study\'s own log of that row'
     pictures = [('curves.png', caption)]

@@ -55,6 +55,7 @@ def test_the_cpu_run_uses_fastops_and_passes_the_check():
     info = compat.runtime_info()
     assert info['requested_device'] == 'cpu' and info['device'] == 'cpu'
     assert (info['pooling'], info['dropout_rng'], info['cudnn']) == ('fastops', 'fastops', False)
+    assert info['convolution'] == 'fastops'
     assert info['floatX'] == 'float32' and info['gpu_error'] is None
     import theano
     assert info['blas_ldflags'] == theano.config.blas.ldflags
@@ -64,6 +65,7 @@ def test_the_cpu_run_uses_fastops_and_passes_the_check():
 def test_kfkd_fastops_0_is_recorded_as_theanos_ops():
     info, _ = run_info({'KFKD_FASTOPS': '0'})
     assert (info['pooling'], info['dropout_rng']) == ('theano', 'theano')
+    assert (info['convolution'], info['convolution_choices']) == ('theano', {})
     assert info['check'] is None
 
 
@@ -76,6 +78,7 @@ def test_cuda_without_pygpu_computes_on_the_cpu_with_theanos_ops_and_the_check_s
     assert 'pygpu was configured but could not be imported' not in stderr
     assert info['requested_device'] == 'cuda' and info['device'] == 'cpu'
     assert (info['pooling'], info['dropout_rng']) == ('theano', 'theano')
+    assert info['convolution'] == 'theano'
     assert info['dnn_enabled'] == 'False' and info['cudnn'] is False
     assert info['check'] == (
         "a GPU was asked for (device=cuda) but Theano could not initialise it: pygpu "

@@ -141,15 +141,15 @@ POOL_AND_MRG = ('import compat, theano, theano.tensor as T; '
                 'from theano.compile import optdb; '
                 'x = T.tensor4(); '
                 'print(type(downsample.max_pool_2d(x, (2, 2), True).owner.op).__name__, '
-                "'fastops_parallel_mrg' in optdb.__db__)")
+                "'fastops_parallel_mrg' in optdb.__db__, 'fastops_fft_conv' in optdb.__db__)")
 
 
 def test_fastops_are_the_cpu_default_and_can_be_turned_off():
     on = run_python(POOL_AND_MRG)
     off = run_python(POOL_AND_MRG, {'KFKD_FASTOPS': '0'})
     assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
-    assert on.stdout.split() == ['NonOverlappingMaxPool', 'True']
-    assert off.stdout.split() == ['Pool', 'False']
+    assert on.stdout.split() == ['NonOverlappingMaxPool', 'True', 'True']
+    assert off.stdout.split() == ['Pool', 'False', 'False']
 
 
 @pytest.mark.parametrize('gpu_flags', ['device=cuda', 'device=cpu,init_gpu_device=cuda0'])
@@ -157,7 +157,7 @@ def test_a_gpu_device_keeps_theanos_own_pooling_and_mrg(gpu_flags):
     # Theano's GPU optimizer can move only its own ops; fastops' are CPU-only.
     out = run_python(POOL_AND_MRG, {'THEANO_FLAGS': gpu_flags})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ['Pool', 'False']
+    assert out.stdout.split() == ['Pool', 'False', 'False']
 
 
 def test_fast_ops_enabled_reads_the_device_of_this_process():

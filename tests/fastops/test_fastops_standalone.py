@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import compat  # noqa: F401  (before theano)
+import pytest
+import fastops.conv
 import fastops.rng
 from compat.flags import theano_flag_defaults
 from paths import REPO
@@ -11,7 +13,7 @@ from theano.compile import optdb
 
 
 def test_fastops_imports_no_project_module():
-    code = ('import sys, fastops, fastops.pool, fastops.rng; '
+    code = ('import sys, fastops, fastops.conv, fastops.pool, fastops.rng; '
             'print(sorted(m for m in sys.modules '
             "if m.split('.')[0] in ('compat', 'paths', 'errors', 'nets', 'training')))")
     env = {k: v for k, v in os.environ.items() if k != 'THEANO_FLAGS'}
@@ -23,12 +25,14 @@ def test_fastops_imports_no_project_module():
     assert out.stdout.strip() == '[]'
 
 
-def test_registered_follows_the_fast_run_tag():
-    fastops.rng.register()
-    assert fastops.rng.registered() is True
-    optdb.remove_tags('fastops_parallel_mrg', 'fast_run')
+@pytest.mark.parametrize('module, name', [(fastops.rng, 'fastops_parallel_mrg'),
+                                          (fastops.conv, 'fastops_fft_conv')])
+def test_registered_follows_the_fast_run_tag(module, name):
+    module.register()
+    assert module.registered() is True
+    optdb.remove_tags(name, 'fast_run')
     try:
-        assert fastops.rng.registered() is False
+        assert module.registered() is False
     finally:
-        optdb.add_tags('fastops_parallel_mrg', 'fast_run')
-    assert fastops.rng.registered() is True
+        optdb.add_tags(name, 'fast_run')
+    assert module.registered() is True
