@@ -52,7 +52,8 @@ __all__ = [
     'VALID_PREDICTIONS', 'METRICS', 'CHECKPOINT', 'CHECKPOINT_STATE',
     'CHECKPOINT_HISTORY', 'REPORT_FILES', 'FILES', 'HISTORY_COLUMNS',
     'STATUSES', 'FINISHED_STATUSES', 'STACK',
-    'run_path', 'default_run_folder', 'check_new_folder', 'check_new_run_folder',
+    'run_path', 'default_run_folder', 'free_folder', 'check_new_folder',
+    'check_new_run_folder',
     'atomic_path', 'atomic_open', 'atomic_folder', 'write_json', 'read_json',
     'write_manifest', 'read_manifest', 'manifest_net_overrides',
     'manifest_columns', 'manifest_cleaning', 'run_status',
@@ -138,8 +139,19 @@ def default_run_folder(net_name, runs_dir='runs', when=None):
     'runs/net6-20160401-090500'
     """
     when = when or datetime.datetime.now()
-    base = os.path.join(runs_dir, '%s-%s' % (net_name,
-                                             when.strftime('%Y%m%d-%H%M%S')))
+    return free_folder(os.path.join(runs_dir, '%s-%s' % (
+        net_name, when.strftime('%Y%m%d-%H%M%S'))))
+
+
+def free_folder(base):
+    """free_folder(base)
+
+    `base`, or ``base-2``, ``base-3``... : the first of them that does not
+    exist (a default folder never lands in an earlier one).
+
+    >>> free_folder('runs/no-such-folder')
+    'runs/no-such-folder'
+    """
     folder, n = base, 1
     while os.path.exists(folder):
         n += 1

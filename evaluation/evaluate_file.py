@@ -34,7 +34,7 @@ from evaluation.pictures import keypoint_rmse_chart, worst_faces
 from evaluation.run_report import errors_markdown, run_training_keypoints
 from evaluation.trained_net import load_trained_net, predict_px
 from run_folder import (atomic_folder, atomic_open, atomic_path, check_new_folder,
-                        manifest_columns, read_manifest, write_json,
+                        free_folder, manifest_columns, read_manifest, write_json,
                         write_valid_predictions)
 
 __all__ = ['FILES', 'default_eval_folder', 'load_labelled_file',
@@ -55,12 +55,7 @@ def default_eval_folder(run_folder, data_path):
     'runs/net6-x/eval-training'
     """
     stem = os.path.splitext(os.path.basename(os.fspath(data_path)))[0]
-    base = os.path.join(os.fspath(run_folder), 'eval-%s' % stem)
-    folder, n = base, 1
-    while os.path.exists(folder):
-        n += 1
-        folder = '%s-%d' % (base, n)
-    return folder
+    return free_folder(os.path.join(os.fspath(run_folder), 'eval-%s' % stem))
 
 
 def load_labelled_file(data, preprocess='none'):

@@ -35,7 +35,7 @@ from errors import UserError
 from evaluation.faces_in_photo import read_photo, to_grey
 from evaluation.run_report import load_run_data
 from evaluation.trained_net import predict_px
-from run_folder import (VALID_PREDICTIONS, atomic_folder, atomic_path,
+from run_folder import (VALID_PREDICTIONS, atomic_folder, atomic_path, free_folder,
                         read_valid_predictions, run_path, write_json)
 from training.run import shape_for
 
@@ -169,12 +169,7 @@ def default_explain_folder(run_folder, what):
     >>> default_explain_folder('runs/net6-x', 'valid3')
     'runs/net6-x/explain-valid3'
     """
-    base = os.path.join(os.fspath(run_folder), 'explain-%s' % what)
-    folder, n = base, 1
-    while os.path.exists(folder):
-        n += 1
-        folder = '%s-%d' % (base, n)
-    return folder
+    return free_folder(os.path.join(os.fspath(run_folder), 'explain-%s' % what))
 
 
 def face_to_explain(run_folder, manifest, image=None, valid=None, data=None):
