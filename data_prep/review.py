@@ -39,7 +39,7 @@ import csv
 import os
 import sys
 
-from errors import UserError
+from errors import UserError, command_line
 from data_prep import clean
 from data_prep.kaggle_csv import find_data_file, read_kaggle_arrays
 from run_folder import atomic_open, check_new_folder
@@ -201,7 +201,8 @@ def main(argv=None):
     Run the command line; returns the exit status (0, or 2 for a user error).
     """
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         if args.suspects:
             # Imported here: it loads run folders (Theano via training.cv);
             # a review by the rules alone stays light, and data_prep does
@@ -215,12 +216,9 @@ def main(argv=None):
                            args.out or os.path.join('results',
                                                     'review-suspects'),
                            args.top, args.by)
-            return 0
-        review(args.data, args.clean, args.clean_list, args.out)
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+        else:
+            review(args.data, args.clean, args.clean_list, args.out)
+    return command_line(body)
 
 
 if __name__ == '__main__':

@@ -30,6 +30,7 @@ exist, so nothing earlier is replaced.
 """
 import argparse
 import csv
+import math
 import os
 import sys
 
@@ -40,7 +41,7 @@ from data_prep.cache import load_kaggle_arrays
 from data_prep.derived import sidecar_path, write_derived
 from data_prep.kaggle_csv import write_training_lines
 from data_prep.keypoints import FLIP_PAIRS, KEYPOINT_COLUMNS
-from errors import UserError
+from errors import UserError, command_line
 from evaluation.evaluate_file import load_labelled_file
 from evaluation.trained_net import load_trained_net, predict_px
 from run_folder import (FINISHED_STATUSES, atomic_open, manifest_columns,
@@ -270,8 +271,10 @@ def pseudo_label(paths, data, out, threshold=DEFAULT_THRESHOLD, mirror=True,
     if taken:
         raise UserError('%s exists; choose another --out (an earlier file is '
                         'never replaced)' % taken[0])
-    if float(threshold) <= 0:
-        raise UserError('--threshold %s: must be above 0 pixels' % threshold)
+    if not (math.isfinite(float(threshold)) and float(threshold) > 0):
+        # nan would fill nothing and inf everything, both silently
+        raise UserError('--threshold %s: must be above 0 pixels, and finite'
+                        % threshold)
     if os.fspath(data) == 'synthetic':
         raise UserError('--data synthetic: pseudo-labels fill a file; write '
                         'one first (data_prep.synthetic.write_kaggle_csv)')
@@ -353,13 +356,11 @@ def main(argv=None):
     Run the command line; returns the exit status (0, or 2 for a user error).
     """
     args = parser().parse_args(argv)
-    try:
+
+    def body():
         pseudo_label(args.runs, args.data, args.out, args.threshold,
                      args.mirror)
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 2
-    return 0
+    return command_line(body)
 
 
 if __name__ == '__main__':

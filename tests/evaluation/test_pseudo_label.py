@@ -98,6 +98,7 @@ def test_a_run_on_the_filled_file_names_its_source_runs(
     ('sparse', 'predicts 8 keypoint columns'),
     ('not_a_run', 'manifest'),
     ('threshold', '--threshold 0.0: must be above 0'),
+    ('threshold_nan', '--threshold nan: must be above 0 pixels, and finite'),
     ('synthetic', '--data synthetic: pseudo-labels fill a file'),
 ])
 def test_pseudo_label_errors_are_one_line(tiny_cv, tiny_sparse_run, partial,
@@ -113,6 +114,8 @@ def test_pseudo_label_errors_are_one_line(tiny_cv, tiny_sparse_run, partial,
         args[0] = str(tmp_path)
     elif case == 'threshold':
         args += ['--threshold', '0']
+    elif case == 'threshold_nan':
+        args += ['--threshold', 'nan']
     else:
         args[2] = 'synthetic'
     assert pl.main(args) == 2
